@@ -1,0 +1,5 @@
+# The tools image made from a verified tools-cache/ (the build context): the
+# same layout as the last stage of build.Dockerfile, in a few seconds.
+FROM scratch
+COPY bin/ /bin/
+COPY oss_source.tgz oss_source.tgz.md5 /

@@ -1,0 +1,428 @@
+//! Everything that talks to Docker: the argument lists (pure, unit-tested)
+//! and the thin functions that run them through the `docker` CLI.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use xshell::{Shell, cmd};
+
+pub const DEFAULT_BASE_IMAGE: &str = "debian:bookworm";
+pub const TOOLS_IMAGE: &str = "perfspect-tools:v1";
+pub const BUILDER_IMAGE: &str = "perfspect-builder:v1";
+/// Label carrying the tools cache key an image was made for.
+pub const TOOLS_KEY_LABEL: &str = "org.perfspect.tools.key";
+/// Label carrying the inputs digest a builder image was made from.
+pub const BUILDER_KEY_LABEL: &str = "org.perfspect.builder.key";
+/// Label on every container we start, so leftovers of a killed run can be found.
+pub const OWNER_LABEL: &str = "org.perfspect.owner";
+
+/// Where `docker buildx` keeps its layer cache between runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuildxCache {
+    /// GitHub Actions' cache service (needs the runner's ACTIONS_* variables).
+    Gha { scope: String },
+    /// A directory on this machine: the same code path, testable offline.
+    Local { dir: PathBuf },
+}
+
+impl BuildxCache {
+    /// Reads `PERFSPECT_BUILDX_CACHE`: `gha` (default), `gha:<scope>` or `local:<dir>`.
+    pub fn parse(value: Option<&str>) -> Result<BuildxCache> {
+        let default_scope = "perfspect-tools".to_string();
+        match value.map(str::trim) {
+            None | Some("") | Some("gha") => Ok(BuildxCache::Gha {
+                scope: default_scope,
+            }),
+            Some(v) if v.starts_with("gha:") && v.len() > 4 => Ok(BuildxCache::Gha {
+                scope: v[4..].to_string(),
+            }),
+            Some(v) if v.starts_with("local:") && v.len() > 6 => Ok(BuildxCache::Local {
+                dir: PathBuf::from(&v[6..]),
+            }),
+            Some(v) => bail!(
+                "PERFSPECT_BUILDX_CACHE has unexpected value `{v}`: use `gha`, `gha:<scope>` or `local:<dir>`"
+            ),
+        }
+    }
+
+    fn args(&self) -> Vec<String> {
+        match self {
+            BuildxCache::Gha { scope } => vec![
+                "--cache-from".into(),
+                format!("type=gha,scope={scope}"),
+                "--cache-to".into(),
+                format!("type=gha,mode=max,scope={scope}"),
+            ],
+            BuildxCache::Local { dir } => {
+                let dir = dir.display();
+                vec![
+                    "--cache-from".into(),
+                    format!("type=local,src={dir}"),
+                    "--cache-to".into(),
+                    format!("type=local,dest={dir},mode=max"),
+                ]
+            }
+        }
+    }
+}
+
+/// How an image is built: plain `docker build`, or `docker buildx build` with a layer cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Builder {
+    Plain,
+    Buildx(BuildxCache),
+}
+
+/// One image build, described completely before anything runs.
+#[derive(Debug, Clone)]
+pub struct ImageBuild {
+    pub builder: Builder,
+    pub dockerfile: PathBuf,
+    pub context: PathBuf,
+    pub tag: String,
+    pub build_args: Vec<(String, String)>,
+    pub labels: Vec<(String, String)>,
+    /// Ignore Docker's layer cache (`--no-cache`).
+    pub no_cache: bool,
+}
+
+impl ImageBuild {
+    pub fn args(&self) -> Vec<String> {
+        let mut args: Vec<String> = match &self.builder {
+            Builder::Plain => vec!["build".into()],
+            Builder::Buildx(_) => vec!["buildx".into(), "build".into(), "--load".into()],
+        };
+        args.push("--progress=plain".into());
+        if let Builder::Buildx(cache) = &self.builder {
+            args.extend(cache.args());
+        }
+        if self.no_cache {
+            args.push("--no-cache".into());
+        }
+        args.push("--file".into());
+        args.push(self.dockerfile.display().to_string());
+        for (k, v) in &self.build_args {
+            args.push("--build-arg".into());
+            args.push(format!("{k}={v}"));
+        }
+        for (k, v) in &self.labels {
+            args.push("--label".into());
+            args.push(format!("{k}={v}"));
+        }
+        args.push("--tag".into());
+        args.push(self.tag.clone());
+        args.push(self.context.display().to_string());
+        args
+    }
+}
+
+/// A bind mount of a host path into a container.
+#[derive(Debug, Clone)]
+pub struct Mount {
+    pub host: PathBuf,
+    pub container: String,
+    pub read_only: bool,
+}
+
+/// One `docker run` of a short-lived, unprivileged, network-less container.
+#[derive(Debug, Clone)]
+pub struct ContainerRun {
+    pub name: String,
+    pub image: String,
+    /// `uid:gid` the process runs as, so files it writes belong to the caller.
+    pub user: String,
+    pub mounts: Vec<Mount>,
+    pub env: Vec<(String, String)>,
+    pub workdir: String,
+    pub command: Vec<String>,
+    pub owner: String,
+}
+
+impl ContainerRun {
+    pub fn args(&self) -> Vec<String> {
+        let mut args: Vec<String> = [
+            "run",
+            "--rm",
+            "--network=none",
+            "--cap-drop=ALL",
+            "--security-opt=no-new-privileges",
+            "--read-only",
+            "--tmpfs=/tmp:rw,exec,size=4g",
+        ]
+        .map(String::from)
+        .to_vec();
+        args.push(format!("--name={}", self.name));
+        args.push(format!("--label={OWNER_LABEL}={}", self.owner));
+        args.push(format!("--user={}", self.user));
+        for m in &self.mounts {
+            let ro = if m.read_only { ",readonly" } else { "" };
+            args.push(format!(
+                "--mount=type=bind,source={},target={}{ro}",
+                m.host.display(),
+                m.container
+            ));
+        }
+        for (k, v) in &self.env {
+            args.push(format!("--env={k}={v}"));
+        }
+        args.push(format!("--workdir={}", self.workdir));
+        args.push(self.image.clone());
+        args.extend(self.command.iter().cloned());
+        args
+    }
+}
+
+// ---- the thin layer that runs them ----
+
+/// Runs `docker <args>` with its output shown to the user.
+pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
+    cmd!(sh, "docker {args...}").run()?;
+    Ok(())
+}
+
+pub fn build_image(sh: &Shell, build: &ImageBuild) -> Result<()> {
+    run(sh, &build.args()).with_context(|| {
+        format!(
+            "building image {} failed: see Docker's output above",
+            build.tag
+        )
+    })
+}
+
+/// The value of `label` on `image`, or None when the image or the label is absent.
+pub fn image_label(sh: &Shell, image: &str, label: &str) -> Option<String> {
+    let format = format!("{{{{index .Config.Labels \"{label}\"}}}}");
+    let out = cmd!(sh, "docker image inspect --format {format} {image}")
+        .quiet()
+        .ignore_stderr()
+        .read()
+        .ok()?;
+    let out = out.trim();
+    (!out.is_empty() && out != "<no value>").then(|| out.to_string())
+}
+
+/// The content-addressed id of `image`, or None when it is absent.
+pub fn image_id(sh: &Shell, image: &str) -> Option<String> {
+    let format = "{{.Id}}";
+    cmd!(sh, "docker image inspect --format {format} {image}")
+        .quiet()
+        .ignore_stderr()
+        .read()
+        .ok()
+        .map(|s| s.trim().to_string())
+}
+
+/// The daemon's version, or an error when it cannot be reached.
+pub fn server_version(sh: &Shell) -> Result<String> {
+    let format = "{{.Server.Version}}";
+    let v = cmd!(sh, "docker version --format {format}")
+        .quiet()
+        .ignore_stderr()
+        .read()?;
+    Ok(v.trim().to_string())
+}
+
+pub fn buildx_available(sh: &Shell) -> bool {
+    cmd!(sh, "docker buildx version")
+        .quiet()
+        .ignore_stdout()
+        .ignore_stderr()
+        .run()
+        .is_ok()
+}
+
+/// Directory where the daemon keeps images and layers, to check its free space.
+pub fn root_dir(sh: &Shell) -> Option<PathBuf> {
+    let format = "{{.DockerRootDir}}";
+    cmd!(sh, "docker info --format {format}")
+        .quiet()
+        .ignore_stderr()
+        .read()
+        .ok()
+        .map(|s| PathBuf::from(s.trim()))
+}
+
+/// Copies `paths` (absolute, inside `image`) into `dest`, through a created but
+/// never started container that is removed afterwards, on failure too.
+pub fn copy_from_image(
+    sh: &Shell,
+    image: &str,
+    name: &str,
+    owner: &str,
+    paths: &[&str],
+    dest: &Path,
+) -> Result<()> {
+    let label = format!("{OWNER_LABEL}={owner}");
+    cmd!(
+        sh,
+        "docker create --name {name} --label {label} {image} /none"
+    )
+    .quiet()
+    .ignore_stdout()
+    .run()
+    .with_context(|| format!("creating a container from {image} to copy its files failed"))?;
+    let copied = paths.iter().try_for_each(|path| {
+        let target = dest.join(path.trim_start_matches('/'));
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        cmd!(sh, "docker cp {name}:{path} {target}")
+            .quiet()
+            .run()
+            .with_context(|| format!("copying {path} out of {image} failed"))
+    });
+    remove_container(sh, name);
+    copied
+}
+
+pub fn remove_container(sh: &Shell, name: &str) {
+    let _ = cmd!(sh, "docker rm --force {name}")
+        .quiet()
+        .ignore_stdout()
+        .ignore_stderr()
+        .run();
+}
+
+/// Removes containers a killed run of ours left behind (created for copying, or still running a build).
+pub fn remove_leftover_containers(sh: &Shell, owner: &str) {
+    let filter = format!("label={OWNER_LABEL}={owner}");
+    let Ok(ids) = cmd!(sh, "docker ps --all --quiet --filter {filter}")
+        .quiet()
+        .ignore_stderr()
+        .read()
+    else {
+        return;
+    };
+    let ids: Vec<&str> = ids.split_whitespace().collect();
+    if !ids.is_empty() {
+        eprintln!(
+            "removing {} container(s) left by an interrupted run",
+            ids.len()
+        );
+        let _ = cmd!(sh, "docker rm --force {ids...}")
+            .quiet()
+            .ignore_stdout()
+            .ignore_stderr()
+            .run();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tools_build(builder: Builder, no_cache: bool) -> ImageBuild {
+        ImageBuild {
+            builder,
+            dockerfile: "tools/build.Dockerfile".into(),
+            context: "tools".into(),
+            tag: TOOLS_IMAGE.into(),
+            build_args: vec![("FIO_VERSION".into(), "3.33-3".into())],
+            labels: vec![(TOOLS_KEY_LABEL.into(), "abc".into())],
+            no_cache,
+        }
+    }
+
+    #[test]
+    fn plain_build_args() {
+        assert_eq!(
+            tools_build(Builder::Plain, false).args().join(" "),
+            "build --progress=plain --file tools/build.Dockerfile --build-arg FIO_VERSION=3.33-3 \
+             --label org.perfspect.tools.key=abc --tag perfspect-tools:v1 tools"
+        );
+    }
+
+    #[test]
+    fn no_cache_is_passed_to_docker() {
+        assert!(
+            tools_build(Builder::Plain, true)
+                .args()
+                .contains(&"--no-cache".to_string())
+        );
+    }
+
+    #[test]
+    fn buildx_with_gha_cache() {
+        let cache = BuildxCache::parse(None).unwrap();
+        let args = tools_build(Builder::Buildx(cache), false).args().join(" ");
+        assert!(
+            args.starts_with("buildx build --load --progress=plain "),
+            "{args}"
+        );
+        assert!(
+            args.contains("--cache-from type=gha,scope=perfspect-tools"),
+            "{args}"
+        );
+        assert!(
+            args.contains("--cache-to type=gha,mode=max,scope=perfspect-tools"),
+            "{args}"
+        );
+    }
+
+    #[test]
+    fn buildx_with_local_cache() {
+        let cache = BuildxCache::parse(Some("local:/tmp/c")).unwrap();
+        let args = tools_build(Builder::Buildx(cache), false).args().join(" ");
+        assert!(
+            args.contains("--cache-from type=local,src=/tmp/c"),
+            "{args}"
+        );
+        assert!(
+            args.contains("--cache-to type=local,dest=/tmp/c,mode=max"),
+            "{args}"
+        );
+    }
+
+    #[test]
+    fn buildx_cache_setting() {
+        assert_eq!(
+            BuildxCache::parse(Some("gha:x")).unwrap(),
+            BuildxCache::Gha { scope: "x".into() }
+        );
+        assert!(BuildxCache::parse(Some("s3")).is_err());
+        assert!(BuildxCache::parse(Some("local:")).is_err());
+    }
+
+    #[test]
+    fn container_run_is_unprivileged_and_offline() {
+        let run = ContainerRun {
+            name: "perfspect-build-1".into(),
+            image: BUILDER_IMAGE.into(),
+            user: "1000:1000".into(),
+            mounts: vec![Mount {
+                host: "/repo".into(),
+                container: "/src".into(),
+                read_only: true,
+            }],
+            env: vec![("A".into(), "b".into())],
+            workdir: "/src".into(),
+            command: vec!["cargo".into(), "build".into()],
+            owner: "o".into(),
+        };
+        let args = run.args();
+        for expected in [
+            "--rm",
+            "--network=none",
+            "--cap-drop=ALL",
+            "--read-only",
+            "--user=1000:1000",
+            "--mount=type=bind,source=/repo,target=/src,readonly",
+            "--env=A=b",
+            "--label=org.perfspect.owner=o",
+        ] {
+            assert!(
+                args.contains(&expected.to_string()),
+                "{expected} missing from {args:?}"
+            );
+        }
+        assert!(
+            !args
+                .iter()
+                .any(|a| a.contains("privileged") || a.contains("docker.sock"))
+        );
+        assert_eq!(
+            &args[args.len() - 3..],
+            ["perfspect-builder:v1", "cargo", "build"]
+        );
+    }
+}
