@@ -13,7 +13,7 @@ pub struct Commit {
     pub time: String,
     /// Commit time as Unix seconds: the mtime of every archive entry.
     pub epoch: u64,
-    /// Tracked files differ from HEAD.
+    /// The work tree differs from HEAD (changed, deleted or new files that are not ignored).
     pub dirty: bool,
 }
 
@@ -33,21 +33,18 @@ pub fn head(sh: &Shell) -> Result<Commit> {
         .ignore_stderr()
         .read()
         .map_err(|_| anyhow::anyhow!("HEAD has no commit yet: commit once, then build"))?;
-    let show = |format: &str| -> Result<String> {
-        Ok(cmd!(sh, "git show -s --no-show-signature {format} HEAD")
+    let show = |args: &[&str]| -> Result<String> {
+        let out = cmd!(sh, "git show -s --no-show-signature {args...} HEAD")
             .quiet()
-            .read()?
-            .trim()
-            .to_string())
+            .read()?;
+        Ok(out.trim().to_string())
     };
-    let date = show("--format=%cd --date=format:%Y-%m-%d")?;
-    let time = show("--format=%cd --date=format:%H:%M:%S")?;
-    let epoch = show("--format=%ct")?
+    let date = show(&["--format=%cd", "--date=format:%Y-%m-%d"])?;
+    let time = show(&["--format=%cd", "--date=format:%H:%M:%S"])?;
+    let epoch = show(&["--format=%ct"])?
         .parse()
         .context("reading HEAD's commit time")?;
-    let status = cmd!(sh, "git status --porcelain --untracked-files=no")
-        .quiet()
-        .read()?;
+    let status = cmd!(sh, "git status --porcelain").quiet().read()?;
     Ok(Commit {
         short: short.trim().to_string(),
         date,
