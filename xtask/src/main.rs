@@ -22,12 +22,24 @@ mod staging;
 mod tools;
 mod tools_cache;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::Parser;
 use xshell::Shell;
 
-fn main() -> anyhow::Result<()> {
+/// Errors end the run with one line, the causes chained after colons.
+fn main() -> ExitCode {
+    match try_main() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn try_main() -> anyhow::Result<()> {
     let cli = flags::Cli::parse();
     let sh = Shell::new()?;
     sh.change_dir(project_root());
@@ -40,9 +52,15 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-/// The workspace root, one level above this crate.
+/// The workspace root, one level above this crate. `cargo run` sets
+/// CARGO_MANIFEST_DIR at run time too; reading it then, rather than only at
+/// compile time, lets the end-to-end tests point one xtask binary at scratch
+/// copies of the repository.
 pub(crate) fn project_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest_dir
         .parent()
         .expect("xtask lives one level below the workspace root")
         .to_path_buf()

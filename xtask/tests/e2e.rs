@@ -1,0 +1,641 @@
+//! End-to-end tests on the real Docker engine. Each runs the xtask binary
+//! against a scratch copy of this repository (under target/e2e/), so the
+//! developer's own dist/ and tools-cache/ are never touched. Docker's layer
+//! cache is shared, so only the first build and the forced rebuild compile the
+//! tools for real. Nothing here is skipped when Docker is missing: it fails.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Mutex, MutexGuard};
+
+/// The image tags are global to the daemon: one scenario at a time.
+static DOCKER: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    DOCKER.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// A copy of the working tree (tracked and untracked, not ignored files) at
+/// target/e2e/<name>, committed with a fixed author and date so every copy
+/// of the same content has the same commit.
+fn scratch_repo(name: &str) -> PathBuf {
+    let dest = workspace().join("target/e2e").join(name);
+    if dest.exists() {
+        fs::remove_dir_all(&dest).unwrap();
+    }
+    fs::create_dir_all(&dest).unwrap();
+    let listing = git(
+        &workspace(),
+        &[
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+        ],
+    );
+    for rel in listing.split('\0').filter(|p| !p.is_empty()) {
+        let src = workspace().join(rel);
+        if !src.is_file() {
+            continue;
+        }
+        let dst = dest.join(rel);
+        fs::create_dir_all(dst.parent().unwrap()).unwrap();
+        fs::copy(&src, &dst).unwrap();
+    }
+    git(&dest, &["init", "-q"]);
+    git(&dest, &["add", "-A"]);
+    git(&dest, &["commit", "-q", "-m", "e2e"]);
+    dest
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "user.name=e2e",
+            "-c",
+            "user.email=e2e@localhost",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_DATE", "2026-11-24T10:20:30+00:00")
+        .env("GIT_COMMITTER_DATE", "2026-11-24T10:20:30+00:00")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs `xtask <args>` on the scratch repo `root` with extra environment.
+fn xtask(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    cmd.args(args)
+        .current_dir(root)
+        .env("CARGO_MANIFEST_DIR", root.join("xtask"));
+    for var in [
+        "SKIP_TOOLS_CACHE",
+        "TOOLS_CACHE_HIT",
+        "GITHUB_ACTIONS",
+        "SOURCE_DATE_EPOCH",
+        "PERFSPECT_BUILDX_CACHE",
+    ] {
+        cmd.env_remove(var);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    // Keep the log of every run next to the scratch repo, for post-mortems.
+    let log = root.with_extension("log");
+    let mut text = fs::read_to_string(&log).unwrap_or_default();
+    text += &format!("\n$ xtask {args:?} {env:?} -> {}\n", out.status);
+    text += &String::from_utf8_lossy(&out.stderr);
+    fs::write(&log, text).unwrap();
+    out
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[track_caller]
+fn ok(out: Output) -> String {
+    let err = stderr(&out);
+    assert!(out.status.success(), "xtask failed:\n{}", tail(&err));
+    err
+}
+
+#[track_caller]
+fn fails(out: Output) -> String {
+    let err = stderr(&out);
+    assert!(
+        !out.status.success(),
+        "xtask succeeded but should have failed:\n{}",
+        tail(&err)
+    );
+    err
+}
+
+fn tail(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
+}
+
+fn run(program: &str, args: &[&str]) -> String {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+fn sha256(path: &Path) -> String {
+    run("sha256sum", &[path.to_str().unwrap()])
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+fn flip_byte(path: &Path, offset: usize) {
+    let mut bytes = fs::read(path).unwrap();
+    bytes[offset] ^= 0xff;
+    fs::write(path, bytes).unwrap();
+}
+
+fn cache_is_intact(root: &Path) {
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&fs::read(root.join("tools-cache/manifest.json")).unwrap()).unwrap();
+    for (file, sha) in manifest["files"].as_object().unwrap() {
+        assert_eq!(&sha256(&root.join("tools-cache").join(file)), sha, "{file}");
+    }
+}
+
+#[test]
+fn tools_stage_cold_build_hit_and_every_kind_of_miss() {
+    let _serial = serial();
+    let root = scratch_repo("tools");
+    let cache = root.join("tools-cache");
+
+    // Cold: no cache at all.
+    let err = ok(xtask(&root, &["tools"], &[]));
+    assert!(
+        err.contains("tools cache miss: tools-cache/ is absent"),
+        "{}",
+        tail(&err)
+    );
+    cache_is_intact(&root);
+
+    // The binaries: static, for the right architecture, and they run.
+    for (arch, file_says) in [("x86_64", "x86-64"), ("aarch64", "ARM aarch64")] {
+        for tool in ["perf", "fio"] {
+            let bin = cache.join("bin").join(arch).join(tool);
+            let file = run("file", &[bin.to_str().unwrap()]);
+            assert!(
+                file.contains(file_says) && file.contains("statically linked"),
+                "{file}"
+            );
+            let version = if arch == "x86_64" {
+                run(bin.to_str().unwrap(), &["--version"])
+            } else {
+                run("qemu-aarch64-static", &[bin.to_str().unwrap(), "--version"])
+            };
+            let expected = if tool == "perf" {
+                "perf version 6.1"
+            } else {
+                "fio-3.33"
+            };
+            assert!(version.contains(expected), "{arch}/{tool}: {version}");
+        }
+    }
+    let job_dir = root.with_extension("fio");
+    fs::create_dir_all(&job_dir).unwrap();
+    let report = run(
+        cache.join("bin/x86_64/fio").to_str().unwrap(),
+        &[
+            "--name=e2e",
+            &format!("--directory={}", job_dir.display()),
+            "--size=8M",
+            "--rw=randrw",
+            "--bs=4k",
+            "--ioengine=psync",
+            "--output-format=json",
+        ],
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&report[report.find('{').unwrap()..]).unwrap();
+    assert_eq!(json["jobs"][0]["error"], 0);
+    assert!(json["jobs"][0]["read"]["io_bytes"].as_u64().unwrap() > 0);
+    fs::remove_dir_all(&job_dir).unwrap();
+
+    // Hit: unchanged tree.
+    let err = ok(xtask(&root, &["tools"], &[]));
+    assert!(err.contains("cache hit"), "{}", tail(&err));
+    let original = sha256(&cache.join("bin/x86_64/fio"));
+
+    // A changed byte in a binary.
+    flip_byte(&cache.join("bin/x86_64/fio"), 1000);
+    let err = ok(xtask(&root, &["tools"], &[]));
+    assert!(
+        err.contains("tools-cache/bin/x86_64/fio does not match its recorded sha256"),
+        "{}",
+        tail(&err)
+    );
+    assert_eq!(sha256(&cache.join("bin/x86_64/fio")), original);
+
+    // A missing file.
+    fs::remove_file(cache.join("oss_source.tgz.md5")).unwrap();
+    let err = ok(xtask(&root, &["tools"], &[]));
+    assert!(
+        err.contains("tools-cache/oss_source.tgz.md5 is missing"),
+        "{}",
+        tail(&err)
+    );
+    cache_is_intact(&root);
+
+    // An unexpected file.
+    fs::write(cache.join("bin/x86_64/extra"), "x").unwrap();
+    let err = ok(xtask(&root, &["tools"], &[]));
+    assert!(
+        err.contains("tools-cache/bin/x86_64/extra is not a file the cache should hold"),
+        "{}",
+        tail(&err)
+    );
+    assert!(!cache.join("bin/x86_64/extra").exists());
+
+    // A changed byte in the cache's own manifest.
+    flip_byte(&cache.join("manifest.json"), 20);
+    let err = ok(xtask(&root, &["tools"], &[]));
+    assert!(
+        err.contains("tools-cache/manifest.json is corrupt"),
+        "{}",
+        tail(&err)
+    );
+    cache_is_intact(&root);
+
+    // An edit under tools/, even a comment, makes the cache stale.
+    let versions = root.join("tools/versions.env");
+    fs::write(
+        &versions,
+        fs::read_to_string(&versions).unwrap() + "# an edit\n",
+    )
+    .unwrap();
+    let err = ok(xtask(&root, &["tools"], &[]));
+    assert!(err.contains("stale"), "{}", tail(&err));
+    let err = ok(xtask(&root, &["tools"], &[]));
+    assert!(err.contains("cache hit"), "{}", tail(&err));
+
+    // CI said it restored the cache: still verified.
+    flip_byte(&cache.join("bin/aarch64/perf"), 5000);
+    let err = ok(xtask(&root, &["tools"], &[("TOOLS_CACHE_HIT", "true")]));
+    assert!(
+        err.contains("warning: TOOLS_CACHE_HIT=true but the restored cache is not usable"),
+        "{}",
+        tail(&err)
+    );
+    cache_is_intact(&root);
+
+    // Unexpected values are refused, with the variable named.
+    let err = fails(xtask(&root, &["tools"], &[("SKIP_TOOLS_CACHE", "maybe")]));
+    assert!(
+        err.contains("SKIP_TOOLS_CACHE has unexpected value `maybe`"),
+        "{err}"
+    );
+
+    // clean-tools-cache removes it, and succeeds when there is nothing left.
+    let err = ok(xtask(&root, &["clean-tools-cache"], &[]));
+    assert!(err.contains("removed tools-cache/"), "{err}");
+    assert!(!cache.exists());
+    let err = ok(xtask(&root, &["clean-tools-cache"], &[]));
+    assert!(err.contains("nothing to remove"), "{err}");
+}
+
+#[test]
+fn forced_rebuild_compiles_from_source_and_refreshes_the_cache() {
+    let _serial = serial();
+    let root = scratch_repo("forced");
+    ok(xtask(&root, &["tools"], &[]));
+    let before = fs::read_to_string(root.join("tools-cache/manifest.json")).unwrap();
+    // SKIP_TOOLS_CACHE=1 is --no-cache: the cache and Docker's layers are ignored.
+    let err = ok(xtask(&root, &["tools"], &[("SKIP_TOOLS_CACHE", "1")]));
+    assert!(
+        err.contains("a rebuild from source was asked for"),
+        "{}",
+        tail(&err)
+    );
+    assert!(
+        !err.contains("CACHED"),
+        "a forced rebuild reused Docker layers:\n{}",
+        tail(&err)
+    );
+    cache_is_intact(&root);
+    let after: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(root.join("tools-cache/manifest.json")).unwrap())
+            .unwrap();
+    let before: serde_json::Value = serde_json::from_str(&before).unwrap();
+    assert_eq!(after["key"], before["key"]);
+    // perf and fio build reproducibly: the same bytes from a cold compile.
+    assert_eq!(
+        after["files"], before["files"],
+        "a cold rebuild gave different tools"
+    );
+}
+
+/// sha256 of every file in `dir`, by name.
+fn snapshot(dir: &Path) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                sha256(&e.path()),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+fn check_output(dir: &Path, program: &str, args: &[&str]) -> String {
+    let out = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{program} {args:?} in {}: {text}",
+        dir.display()
+    );
+    text
+}
+
+/// Every artifact of dist/ as the release promises it.
+fn check_dist(root: &Path) {
+    let dist = root.join("dist");
+    let names: Vec<String> = snapshot(&dist).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        names,
+        [
+            "SHA256SUMS",
+            "manifest.json",
+            "oss_source.tgz",
+            "perfspect-aarch64.tgz",
+            "perfspect-aarch64.tgz.md5.txt",
+            "perfspect.tgz",
+            "perfspect.tgz.md5.txt",
+        ]
+    );
+    check_output(
+        &dist,
+        "md5sum",
+        &[
+            "-c",
+            "perfspect.tgz.md5.txt",
+            "perfspect-aarch64.tgz.md5.txt",
+        ],
+    );
+    let sums = check_output(&dist, "sha256sum", &["-c", "SHA256SUMS"]);
+    assert_eq!(
+        sums.lines().filter(|l| l.ends_with(": OK")).count(),
+        6,
+        "{sums}"
+    );
+    assert_eq!(
+        sha256(&dist.join("oss_source.tgz")),
+        sha256(&root.join("tools-cache/oss_source.tgz"))
+    );
+
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&fs::read(dist.join("manifest.json")).unwrap()).unwrap();
+    let commit = git(root, &["rev-parse", "--short=8", "HEAD"])
+        .trim()
+        .to_string();
+    let expected = serde_json::json!({
+        "version": fs::read_to_string(root.join("version.txt")).unwrap().trim(),
+        "date": git(root, &["show", "-s", "--format=%cd", "--date=format:%Y-%m-%d", "HEAD"]).trim(),
+        "time": git(root, &["show", "-s", "--format=%cd", "--date=format:%H:%M:%S", "HEAD"]).trim(),
+        "commit": commit,
+    });
+    assert_eq!(manifest, expected);
+
+    let unpack = root.with_extension("unpack");
+    for (tarball, arch, file_says) in [
+        ("perfspect.tgz", "x86_64", "x86-64"),
+        ("perfspect-aarch64.tgz", "aarch64", "ARM aarch64"),
+    ] {
+        let bytes = fs::read(dist.join(tarball)).unwrap();
+        let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes.as_slice()));
+        let mut paths = Vec::new();
+        for entry in archive.entries().unwrap() {
+            let entry = entry.unwrap();
+            let h = entry.header();
+            assert_eq!((h.uid().unwrap(), h.gid().unwrap()), (0, 0));
+            paths.push(entry.path().unwrap().to_string_lossy().into_owned());
+        }
+        assert_eq!(
+            paths,
+            [
+                "perfspect/",
+                "perfspect/LICENSE",
+                "perfspect/NOTICE",
+                "perfspect/THIRD_PARTY_PROGRAMS",
+                "perfspect/perfspect",
+                "perfspect/tools/",
+                "perfspect/tools/aarch64/",
+                "perfspect/tools/x86_64/",
+            ]
+        );
+        if unpack.exists() {
+            fs::remove_dir_all(&unpack).unwrap();
+        }
+        fs::create_dir_all(&unpack).unwrap();
+        tar::Archive::new(flate2::read::GzDecoder::new(bytes.as_slice()))
+            .unpack(&unpack)
+            .unwrap();
+        let bin = unpack.join("perfspect/perfspect");
+        let file = run("file", &[bin.to_str().unwrap()]);
+        assert!(
+            file.contains(file_says) && file.contains("static"),
+            "{tarball}: {file}"
+        );
+        let version = if arch == "x86_64" {
+            run(bin.to_str().unwrap(), &["--version"])
+        } else {
+            run("qemu-aarch64-static", &[bin.to_str().unwrap(), "--version"])
+        };
+        let stamp = format!(
+            "{}_{}_{commit}",
+            expected["version"].as_str().unwrap(),
+            expected["date"].as_str().unwrap()
+        );
+        assert!(
+            version.contains(&stamp),
+            "{tarball}: `{version}` lacks {stamp}"
+        );
+    }
+    fs::remove_dir_all(&unpack).unwrap();
+}
+
+#[test]
+fn dist_builds_every_artifact_byte_identical_on_every_rerun() {
+    let _serial = serial();
+    let a = scratch_repo("dist-a");
+    let err = ok(xtask(&a, &["dist"], &[]));
+    for stage in ["tools", "builder", "build", "package"] {
+        assert!(
+            err.contains(&format!("==> {stage}: started")),
+            "{}",
+            tail(&err)
+        );
+        assert!(
+            err.contains(&format!("==> {stage}: done in ")),
+            "{}",
+            tail(&err)
+        );
+    }
+    check_dist(&a);
+    let first = snapshot(&a.join("dist"));
+
+    // Rerun in place: nothing changed, nothing differs; a detached HEAD at the
+    // same commit builds the same release.
+    ok(xtask(&a, &["dist"], &[]));
+    assert_eq!(snapshot(&a.join("dist")), first);
+    git(&a, &["checkout", "-q", "--detach"]);
+    ok(xtask(&a, &["dist"], &[]));
+    assert_eq!(snapshot(&a.join("dist")), first);
+
+    // A clean copy of the same commit at another path, with another umask,
+    // time zone and locale, and its own cold compile.
+    let b = scratch_repo("elsewhere/dist-b");
+    let out = Command::new("sh")
+        .args([
+            "-c",
+            "umask 0077 && exec \"$0\" dist",
+            env!("CARGO_BIN_EXE_xtask"),
+        ])
+        .current_dir(&b)
+        .env("CARGO_MANIFEST_DIR", b.join("xtask"))
+        .env("TZ", "Pacific/Kiritimati")
+        .env("LANG", "fr_FR.UTF-8")
+        .env("LC_ALL", "C.UTF-8")
+        .output()
+        .unwrap();
+    ok(out);
+    assert_eq!(
+        snapshot(&b.join("dist")),
+        first,
+        "a build at another path differs"
+    );
+
+    // A dirty tree builds, says so, and the binary says so too.
+    let main_rs = a.join("perfspect/src/main.rs");
+    fs::write(
+        &main_rs,
+        fs::read_to_string(&main_rs).unwrap() + "\n// an uncommitted edit\n",
+    )
+    .unwrap();
+    let err = ok(xtask(&a, &["dist"], &[]));
+    assert!(
+        err.contains("warning: the working tree has uncommitted changes"),
+        "{}",
+        tail(&err)
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&fs::read(a.join("dist/manifest.json")).unwrap()).unwrap();
+    let commit = manifest["commit"].as_str().unwrap().to_string();
+    let bin = a.join("target/dist-build/x86_64-unknown-linux-gnu/release/perfspect");
+    let version = run(bin.to_str().unwrap(), &["--version"]);
+    assert!(version.contains(&format!("{commit}-dirty")), "{version}");
+}
+
+#[test]
+fn bad_hosts_and_inputs_fail_in_one_line_and_write_nothing() {
+    let _serial = serial();
+    let root = scratch_repo("refusals");
+    let nothing_written = |root: &Path| {
+        assert!(!root.join("dist").exists() && !root.join("tools-cache").exists());
+    };
+    let last_line = |err: &str| err.trim_end().lines().last().unwrap_or("").to_string();
+
+    let err = fails(xtask(
+        &root,
+        &["dist", "--base-image", "perfspect-e2e-absent:none"],
+        &[],
+    ));
+    assert!(
+        last_line(&err).contains(
+            "base image perfspect-e2e-absent:none is not present: run `cargo xtask setup`"
+        ),
+        "{err}"
+    );
+    nothing_written(&root);
+
+    let err = fails(xtask(
+        &root,
+        &["tools"],
+        &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
+    ));
+    assert!(
+        last_line(&err).contains("Docker daemon is not reachable"),
+        "{err}"
+    );
+    nothing_written(&root);
+
+    let err = fails(xtask(&root, &["tools"], &[("PATH", "/nonexistent")]));
+    assert!(
+        last_line(&err).contains("docker CLI is not installed: run `cargo xtask setup`"),
+        "{err}"
+    );
+    nothing_written(&root);
+
+    let err = fails(xtask(&root, &["dist"], &[("TOOLS_CACHE_HIT", "perhaps")]));
+    assert!(
+        last_line(&err).contains("TOOLS_CACHE_HIT has unexpected value `perhaps`"),
+        "{err}"
+    );
+
+    let err = fails(xtask(
+        &root,
+        &["dist"],
+        &[("SOURCE_DATE_EPOCH", "yesterday")],
+    ));
+    assert!(
+        last_line(&err).contains("SOURCE_DATE_EPOCH is `yesterday`"),
+        "{err}"
+    );
+
+    let err = fails(xtask(&root, &["frobnicate"], &[]));
+    assert!(
+        err.contains("unrecognized subcommand 'frobnicate'"),
+        "{err}"
+    );
+    let err = fails(xtask(&root, &["dist", "--frob"], &[]));
+    assert!(err.contains("unexpected argument '--frob'"), "{err}");
+
+    fs::write(root.join("version.txt"), "\n").unwrap();
+    let err = fails(xtask(&root, &["dist"], &[]));
+    assert!(last_line(&err).contains("version.txt is empty"), "{err}");
+    fs::write(root.join("version.txt"), "3.0 final\n").unwrap();
+    let err = fails(xtask(&root, &["dist"], &[]));
+    assert!(
+        last_line(&err).contains("not a version like 3.0.0"),
+        "{err}"
+    );
+    git(&root, &["checkout", "-q", "version.txt"]);
+
+    // A directory without git is refused (the ceiling keeps git from finding
+    // the repository this scratch copy lives in).
+    fs::remove_dir_all(root.join(".git")).unwrap();
+    let ceiling = root.parent().unwrap().to_str().unwrap().to_string();
+    let err = fails(xtask(
+        &root,
+        &["dist"],
+        &[("GIT_CEILING_DIRECTORIES", &ceiling)],
+    ));
+    assert!(last_line(&err).contains("is not a git work tree"), "{err}");
+    nothing_written(&root);
+}
