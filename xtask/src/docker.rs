@@ -23,10 +23,13 @@ pub enum BuildxCache {
     Gha { scope: String },
     /// A directory on this machine: the same code path, testable offline.
     Local { dir: PathBuf },
+    /// Cache metadata inside the image itself: the one kind the `docker`
+    /// driver (the default builder) can export.
+    Inline,
 }
 
 impl BuildxCache {
-    /// Reads `PERFSPECT_BUILDX_CACHE`: `gha` (default), `gha:<scope>` or `local:<dir>`.
+    /// Reads `PERFSPECT_BUILDX_CACHE`: `gha` (default), `gha:<scope>`, `local:<dir>` or `inline`.
     pub fn parse(value: Option<&str>) -> Result<BuildxCache> {
         let default_scope = "perfspect-tools".to_string();
         match value.map(str::trim) {
@@ -39,8 +42,9 @@ impl BuildxCache {
             Some(v) if v.starts_with("local:") && v.len() > 6 => Ok(BuildxCache::Local {
                 dir: PathBuf::from(&v[6..]),
             }),
+            Some("inline") => Ok(BuildxCache::Inline),
             Some(v) => bail!(
-                "PERFSPECT_BUILDX_CACHE has unexpected value `{v}`: use `gha`, `gha:<scope>` or `local:<dir>`"
+                "PERFSPECT_BUILDX_CACHE has unexpected value `{v}`: use `gha`, `gha:<scope>`, `local:<dir>` or `inline`"
             ),
         }
     }
@@ -62,7 +66,13 @@ impl BuildxCache {
                     format!("type=local,dest={dir},mode=max"),
                 ]
             }
+            BuildxCache::Inline => vec!["--cache-to".into(), "type=inline".into()],
         }
+    }
+
+    /// Whether a builder with this driver can export this cache.
+    pub fn supported_by(&self, driver: &str) -> bool {
+        driver != "docker" || *self == BuildxCache::Inline
     }
 }
 
@@ -181,12 +191,37 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
 }
 
 pub fn build_image(sh: &Shell, build: &ImageBuild) -> Result<()> {
+    if let Builder::Buildx(cache) = &build.builder {
+        let driver = buildx_driver(sh)?;
+        if !cache.supported_by(&driver) {
+            bail!(
+                "the active buildx builder uses the `{driver}` driver, which cannot export a {cache:?} layer cache: \
+                 create one that can (`docker buildx create --use`, needs the moby/buildkit image) or set PERFSPECT_BUILDX_CACHE=inline"
+            );
+        }
+    }
     run(sh, &build.args()).with_context(|| {
         format!(
             "building image {} failed: see Docker's output above",
             build.tag
         )
     })
+}
+
+/// The driver of the active buildx builder (`docker`, `docker-container`...).
+fn buildx_driver(sh: &Shell) -> Result<String> {
+    let out = cmd!(sh, "docker buildx inspect")
+        .quiet()
+        .read()
+        .context("docker buildx inspect failed")?;
+    parse_driver(&out).context("docker buildx inspect did not name a driver")
+}
+
+pub fn parse_driver(inspect: &str) -> Option<String> {
+    inspect
+        .lines()
+        .find_map(|l| l.strip_prefix("Driver:"))
+        .map(|d| d.trim().to_string())
 }
 
 /// The value of `label` on `image`, or None when the image or the label is absent.
@@ -370,6 +405,25 @@ mod tests {
         assert!(
             args.contains("--cache-to type=local,dest=/tmp/c,mode=max"),
             "{args}"
+        );
+    }
+
+    #[test]
+    fn docker_driver_can_only_export_inline_caches() {
+        let inspect = "Name:          default\nDriver:        docker\nLast Activity: x\n";
+        let driver = parse_driver(inspect).unwrap();
+        assert_eq!(driver, "docker");
+        assert!(
+            !BuildxCache::parse(Some("local:/c"))
+                .unwrap()
+                .supported_by(&driver)
+        );
+        assert!(!BuildxCache::parse(None).unwrap().supported_by(&driver));
+        assert!(BuildxCache::Inline.supported_by(&driver));
+        assert!(
+            BuildxCache::parse(None)
+                .unwrap()
+                .supported_by("docker-container")
         );
     }
 

@@ -639,3 +639,212 @@ fn bad_hosts_and_inputs_fail_in_one_line_and_write_nothing() {
     assert!(last_line(&err).contains("is not a git work tree"), "{err}");
     nothing_written(&root);
 }
+
+/// A scratch repo whose target/dist-build is seeded from the first dist test's
+/// (the container compiles at the same fixed paths, so the copy is warm).
+fn warm_repo(name: &str) -> PathBuf {
+    let root = scratch_repo(name);
+    let warm = workspace().join("target/e2e/dist-a/target/dist-build");
+    if warm.is_dir() {
+        fs::create_dir_all(root.join("target")).unwrap();
+        run(
+            "cp",
+            &[
+                "-a",
+                warm.to_str().unwrap(),
+                root.join("target/dist-build").to_str().unwrap(),
+            ],
+        );
+    }
+    root
+}
+
+fn our_containers(root: &Path) -> String {
+    // The label value is a hash of the checkout's path (see checkout_id).
+    let _ = root;
+    run(
+        "docker",
+        &[
+            "ps",
+            "--all",
+            "--quiet",
+            "--filter",
+            "label=org.perfspect.owner",
+        ],
+    )
+}
+
+#[test]
+fn interrupted_runs_leave_the_previous_dist_or_none_and_the_next_run_succeeds() {
+    use std::os::unix::process::CommandExt;
+    let _serial = serial();
+    let root = warm_repo("interrupt");
+    ok(xtask(&root, &["dist"], &[]));
+    let complete = snapshot(&root.join("dist"));
+    let cache = snapshot(&root.join("tools-cache"));
+    let mut probes = 0;
+    for signal in ["INT", "KILL"] {
+        for delay_ms in [50u64, 300, 800, 1500, 2500, 4000] {
+            // Each probe must do real work: dirty the tree so build and package run.
+            let main_rs = root.join("perfspect/src/main.rs");
+            fs::write(
+                &main_rs,
+                fs::read_to_string(&main_rs).unwrap() + "\n// probe\n",
+            )
+            .unwrap();
+            let mut child = Command::new(env!("CARGO_BIN_EXE_xtask"))
+                .arg("dist")
+                .current_dir(&root)
+                .env("CARGO_MANIFEST_DIR", root.join("xtask"))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .process_group(0)
+                .spawn()
+                .unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+            // Like Ctrl-C in a terminal: the whole process group gets the signal.
+            let group = format!("-{}", child.id());
+            let _ = Command::new("kill")
+                .args([&format!("-{signal}"), "--", &group])
+                .status();
+            child.wait().unwrap();
+            probes += 1;
+            let dist = root.join("dist");
+            if dist.exists() {
+                let now = snapshot(&dist);
+                let names: Vec<&String> = now.iter().map(|(n, _)| n).collect();
+                let complete_names: Vec<&String> = complete.iter().map(|(n, _)| n).collect();
+                assert_eq!(
+                    names, complete_names,
+                    "SIG{signal} after {delay_ms} ms left a partial dist/"
+                );
+                check_output(&dist, "sha256sum", &["-c", "SHA256SUMS"]);
+            }
+            if root.join("tools-cache").exists() {
+                assert_eq!(
+                    snapshot(&root.join("tools-cache")),
+                    cache,
+                    "SIG{signal} after {delay_ms} ms"
+                );
+            }
+            git(&root, &["checkout", "-q", "perfspect/src/main.rs"]);
+        }
+    }
+    // The next run cleans up what the killed ones left and succeeds.
+    ok(xtask(&root, &["dist"], &[]));
+    assert_eq!(snapshot(&root.join("dist")), complete);
+    assert!(
+        !root.join(".staging").exists(),
+        "a staging directory was left behind"
+    );
+    assert_eq!(
+        our_containers(&root).trim(),
+        "",
+        "containers of ours were left behind"
+    );
+    assert_eq!(probes, 12);
+}
+
+#[test]
+fn a_second_run_in_the_same_checkout_waits_for_the_first() {
+    let _serial = serial();
+    let root = warm_repo("concurrent");
+    ok(xtask(&root, &["dist"], &[]));
+    let main_rs = root.join("perfspect/src/main.rs");
+    fs::write(
+        &main_rs,
+        fs::read_to_string(&main_rs).unwrap() + "\n// concurrent\n",
+    )
+    .unwrap();
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .arg("dist")
+            .current_dir(&root)
+            .env("CARGO_MANIFEST_DIR", root.join("xtask"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let first = spawn();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let second = spawn();
+    let first = first.wait_with_output().unwrap();
+    let second = second.wait_with_output().unwrap();
+    let err = ok(second);
+    ok(first);
+    assert!(
+        err.contains("another cargo dist or cargo tools is running in this checkout: waiting"),
+        "{}",
+        tail(&err)
+    );
+    check_dist(&root);
+}
+
+#[test]
+fn buildx_path_builds_the_same_tools_as_plain_docker() {
+    let _serial = serial();
+    let root = scratch_repo("buildx");
+    ok(xtask(&root, &["tools"], &[]));
+    let manifest = |root: &Path| -> serde_json::Value {
+        serde_json::from_slice(&fs::read(root.join("tools-cache/manifest.json")).unwrap()).unwrap()
+    };
+    let plain = manifest(&root)["files"].clone();
+    let versions = root.join("tools/versions.env");
+    fs::write(
+        &versions,
+        fs::read_to_string(&versions).unwrap() + "# buildx\n",
+    )
+    .unwrap();
+
+    // A directory cache needs a builder that can export one. The default
+    // builder's `docker` driver cannot, and a docker-container builder needs
+    // the moby/buildkit image: with that driver the run is refused clearly.
+    let cache_dir = root.with_extension("buildx-cache");
+    let local = format!("local:{}", cache_dir.display());
+    let env = [
+        ("GITHUB_ACTIONS", "true"),
+        ("PERFSPECT_BUILDX_CACHE", local.as_str()),
+    ];
+    let driver = run("docker", &["buildx", "inspect"]);
+    if driver
+        .lines()
+        .any(|l| l.starts_with("Driver:") && l.trim_end().ends_with(" docker"))
+    {
+        let err = fails(xtask(&root, &["tools"], &env));
+        assert!(
+            err.contains("uses the `docker` driver, which cannot export"),
+            "{}",
+            tail(&err)
+        );
+        assert_eq!(
+            manifest(&root)["files"],
+            plain,
+            "a refused run touched tools-cache/"
+        );
+    } else {
+        let err = ok(xtask(&root, &["tools", "--no-cache"], &env));
+        assert!(err.contains("docker buildx build --load"), "{}", tail(&err));
+        assert!(cache_dir.is_dir());
+    }
+
+    // The buildx --load path itself, with the cache kind the docker driver exports.
+    let err = ok(xtask(
+        &root,
+        &["tools"],
+        &[
+            ("GITHUB_ACTIONS", "true"),
+            ("PERFSPECT_BUILDX_CACHE", "inline"),
+        ],
+    ));
+    assert!(
+        err.contains("docker buildx build --load --progress=plain --cache-to type=inline"),
+        "{}",
+        tail(&err)
+    );
+    assert_eq!(
+        manifest(&root)["files"],
+        plain,
+        "buildx and plain docker built different tools"
+    );
+}
