@@ -32,5 +32,7 @@ pub fn replace(staging: &Path, dest: &Path) -> Result<()> {
     if old.exists() {
         fs::remove_dir_all(&old).with_context(|| format!("removing {}", old.display()))?;
     }
+    // Leave no empty .staging/ behind; it stays if another output is still being assembled.
+    let _ = fs::remove_dir(crate::staging_dir());
     Ok(())
 }

@@ -681,7 +681,7 @@ fn interrupted_runs_leave_the_previous_dist_or_none_and_the_next_run_succeeds() 
     let root = warm_repo("interrupt");
     ok(xtask(&root, &["dist"], &[]));
     let complete = snapshot(&root.join("dist"));
-    let cache = snapshot(&root.join("tools-cache"));
+    let cache = sha256(&root.join("tools-cache/manifest.json"));
     let mut probes = 0;
     for signal in ["INT", "KILL"] {
         for delay_ms in [50u64, 300, 800, 1500, 2500, 4000] {
@@ -722,10 +722,11 @@ fn interrupted_runs_leave_the_previous_dist_or_none_and_the_next_run_succeeds() 
             }
             if root.join("tools-cache").exists() {
                 assert_eq!(
-                    snapshot(&root.join("tools-cache")),
+                    sha256(&root.join("tools-cache/manifest.json")),
                     cache,
                     "SIG{signal} after {delay_ms} ms"
                 );
+                cache_is_intact(&root);
             }
             git(&root, &["checkout", "-q", "perfspect/src/main.rs"]);
         }
