@@ -6,7 +6,8 @@ use anyhow::{Context, Result};
 use xshell::Shell;
 
 use crate::package::{self, Docs};
-use crate::{build, builder, flags, git, lock, preflight, stage, staging, tools};
+use crate::staging::Staging;
+use crate::{build, builder, flags, git, lock, preflight, stage, tools};
 
 impl flags::Dist {
     pub fn run(self, sh: &Shell) -> Result<()> {
@@ -37,10 +38,10 @@ impl flags::Dist {
                 notice: fs::read(root.join("NOTICE")).context("reading NOTICE")?,
                 third_party: package::third_party_programs(&manifest.versions).into_bytes(),
             };
-            let out = staging::fresh("dist")?;
+            let out = Staging::fresh("dist")?;
             let oss = crate::tools_cache_dir().join("oss_source.tgz");
-            package::write_all(&out, &binaries, &docs, &version, &commit, &oss)?;
-            staging::replace(&out, &crate::dist_dir())?;
+            package::write_all(out.path(), &binaries, &docs, &version, &commit, &oss)?;
+            out.replace(&crate::dist_dir())?;
             Ok(((), format!("dist/ holds release {version_string}")))
         })
     }

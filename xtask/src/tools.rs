@@ -7,8 +7,9 @@ use anyhow::{Context, Result, bail};
 use xshell::Shell;
 
 use crate::docker::{self, Builder, BuildxCache, ImageBuild, TOOLS_IMAGE, TOOLS_KEY_LABEL};
+use crate::staging::Staging;
 use crate::tools_cache::{self, Manifest, Miss, Pins, Verdict};
-use crate::{flags, lock, preflight, stage, staging};
+use crate::{flags, lock, preflight, stage};
 
 impl flags::Tools {
     pub fn run(self, sh: &Shell) -> Result<()> {
@@ -194,43 +195,37 @@ fn pins(tree: &[(String, Vec<u8>)]) -> Result<Pins> {
 /// them in a manifest, checks the result is a valid cache, and only then
 /// renames it over tools-cache/.
 fn refresh_cache(sh: &Shell, key: &str, pins: &Pins) -> Result<Manifest> {
-    let staging = staging::fresh("tools-cache")?;
+    let staging = Staging::fresh("tools-cache")?;
+    let dir = staging.path();
     let name = format!(
         "perfspect-extract-{}-{}",
         crate::checkout_id(),
         std::process::id()
     );
     let paths = ["/bin", "/oss_source.tgz", "/oss_source.tgz.md5"];
-    docker::copy_from_image(
-        sh,
-        TOOLS_IMAGE,
-        &name,
-        &crate::checkout_id(),
-        &paths,
-        &staging,
-    )?;
+    docker::copy_from_image(sh, TOOLS_IMAGE, &name, &crate::checkout_id(), &paths, dir)?;
 
-    let md5_recorded = fs::read_to_string(staging.join("oss_source.tgz.md5"))
-        .context("reading oss_source.tgz.md5")?;
+    let md5_recorded =
+        fs::read_to_string(dir.join("oss_source.tgz.md5")).context("reading oss_source.tgz.md5")?;
     let md5_actual =
-        crate::package::md5_line(&fs::read(staging.join("oss_source.tgz"))?, "oss_source.tgz");
+        crate::package::md5_line(&fs::read(dir.join("oss_source.tgz"))?, "oss_source.tgz");
     if md5_recorded != md5_actual {
         bail!(
             "oss_source.tgz from {TOOLS_IMAGE} does not match its .md5 file: rebuild with `cargo tools --no-cache`"
         );
     }
-    let files = tools_cache::hash_files(&staging, &tools_cache::REQUIRED_FILES.map(String::from))
+    let files = tools_cache::hash_files(dir, &tools_cache::REQUIRED_FILES.map(String::from))
         .with_context(|| format!("{TOOLS_IMAGE} lacks a file the cache needs"))?;
     let manifest = Manifest {
         key: key.to_string(),
         files,
         versions: pins.iter().cloned().collect(),
     };
-    fs::write(staging.join(tools_cache::MANIFEST), manifest.render())?;
-    if let Verdict::Miss(why) = tools_cache::verdict(&tools_cache::observe(&staging)?, key) {
+    fs::write(dir.join(tools_cache::MANIFEST), manifest.render())?;
+    if let Verdict::Miss(why) = tools_cache::verdict(&tools_cache::observe(dir)?, key) {
         bail!("the tools extracted from {TOOLS_IMAGE} do not form a valid cache: {why}");
     }
-    staging::replace(&staging, &crate::tools_cache_dir())?;
+    staging.replace(&crate::tools_cache_dir())?;
     Ok(manifest)
 }
 
