@@ -849,3 +849,43 @@ fn buildx_path_builds_the_same_tools_as_plain_docker() {
         "buildx and plain docker built different tools"
     );
 }
+
+#[test]
+fn a_full_disk_is_refused_before_anything_is_written() {
+    let _serial = serial();
+    // A 64 MiB tmpfs stands in for a nearly full disk (mounting needs root, as CI is).
+    let mount = workspace().join("target/e2e/small-disk");
+    let _ = Command::new("umount").arg(&mount).status();
+    let _ = fs::remove_dir_all(&mount);
+    fs::create_dir_all(&mount).unwrap();
+    run(
+        "mount",
+        &[
+            "-t",
+            "tmpfs",
+            "-o",
+            "size=64m",
+            "tmpfs",
+            mount.to_str().unwrap(),
+        ],
+    );
+    struct Unmount(PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(mount.clone());
+    let root = scratch_repo("small-disk/repo");
+    let err = fails(xtask(&root, &["dist"], &[]));
+    let last = err.trim_end().lines().last().unwrap().to_string();
+    assert!(
+        last.contains("not enough free disk for the checkout") && last.contains("GiB needed"),
+        "{err}"
+    );
+    assert!(
+        !root.join("dist").exists()
+            && !root.join("tools-cache").exists()
+            && !root.join(".staging").exists()
+    );
+}
