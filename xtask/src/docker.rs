@@ -1,6 +1,7 @@
 //! Everything that talks to Docker: the argument lists (pure, unit-tested)
 //! and the thin functions that run them through the `docker` CLI.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -200,12 +201,58 @@ pub fn build_image(sh: &Shell, build: &ImageBuild) -> Result<()> {
             );
         }
     }
-    run(sh, &build.args()).with_context(|| {
-        format!(
-            "building image {} failed: see Docker's output above",
-            build.tag
-        )
-    })
+    let args = build.args();
+    let cmd = cmd!(sh, "docker {args...}");
+    eprintln!("$ {cmd}");
+    let mut command: std::process::Command = cmd.into();
+    command.stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().context("starting docker failed")?;
+    // Docker's output is shown as it comes; the last error line our
+    // Dockerfiles print (naming the pin or setting to fix) is kept for the
+    // one-line summary.
+    let mut hint = None;
+    if let Some(stderr) = child.stderr.take() {
+        for line in BufReader::new(stderr).lines() {
+            let line = line.unwrap_or_default();
+            eprintln!("{line}");
+            if let Some(h) = error_hint(&line) {
+                hint = Some(h.to_string());
+            }
+        }
+    }
+    let status = child.wait().context("waiting for docker failed")?;
+    if !status.success() {
+        match hint {
+            Some(hint) => bail!("building image {} failed: {hint}", build.tag),
+            None => bail!(
+                "building image {} failed: see Docker's output above",
+                build.tag
+            ),
+        }
+    }
+    Ok(())
+}
+
+/// The message of an `error: ...` line our Dockerfiles print, as BuildKit
+/// shows it (`#9 3.021 error: ...`, or `3.021 error: ...` in its summary).
+/// Echoed commands that merely contain the text do not count.
+pub fn error_hint(line: &str) -> Option<&str> {
+    let mut rest = line.trim_start();
+    if let Some(step) = rest.strip_prefix('#') {
+        rest = step
+            .trim_start_matches(|c: char| c.is_ascii_digit())
+            .trim_start();
+    }
+    let time_end = rest.find(' ')?;
+    let time = &rest[..time_end];
+    if time.is_empty() || !time.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return None;
+    }
+    let hint = rest[time_end..]
+        .trim_start()
+        .strip_prefix("error: ")?
+        .trim();
+    (!hint.is_empty()).then_some(hint)
 }
 
 /// The driver of the active buildx builder (`docker`, `docker-container`...).
@@ -425,6 +472,20 @@ mod tests {
                 .unwrap()
                 .supported_by("docker-container")
         );
+    }
+
+    #[test]
+    fn dockerfile_error_lines_become_the_summary() {
+        let line = "#9 3.021 error: fio 0.0-0 is not on http://m/debian: update FIO_VERSION in tools/versions.env";
+        assert_eq!(
+            error_hint(line),
+            Some("fio 0.0-0 is not on http://m/debian: update FIO_VERSION in tools/versions.env")
+        );
+        assert_eq!(error_hint("4.307 error: x needs y"), Some("x needs y"));
+        assert_eq!(error_hint("#9 3.021 CC fio.o"), None);
+        let echoed = "#7 [sources 2/2] RUN a || { echo \"error: linux is not on m\" >&2; exit 1; }";
+        assert_eq!(error_hint(echoed), None);
+        assert_eq!(error_hint("error: building failed"), None);
     }
 
     #[test]

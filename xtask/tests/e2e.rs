@@ -285,6 +285,25 @@ fn tools_stage_cold_build_hit_and_every_kind_of_miss() {
     let err = ok(xtask(&root, &["tools"], &[]));
     assert!(err.contains("cache hit"), "{}", tail(&err));
 
+    // A pin the mirror does not serve fails in one line naming the pin to
+    // update, and leaves the cache as it was.
+    let pinned = fs::read_to_string(&versions).unwrap();
+    fs::write(
+        &versions,
+        pinned.replace("FIO_VERSION=3.33-3", "FIO_VERSION=0.0-0"),
+    )
+    .unwrap();
+    let err = fails(xtask(&root, &["tools"], &[]));
+    let last = err.trim_end().lines().last().unwrap();
+    assert!(
+        last.contains("fio 0.0-0 is not on")
+            && last.contains("update FIO_VERSION in tools/versions.env"),
+        "{}",
+        tail(&err)
+    );
+    fs::write(&versions, pinned).unwrap();
+    cache_is_intact(&root);
+
     // CI said it restored the cache: still verified.
     flip_byte(&cache.join("bin/aarch64/perf"), 5000);
     let err = ok(xtask(&root, &["tools"], &[("TOOLS_CACHE_HIT", "true")]));
