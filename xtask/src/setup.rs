@@ -239,16 +239,19 @@ pub fn debian_mirror(sources: &str) -> Option<String> {
     let is_debian =
         |uri: &str| uri.starts_with("http") && uri.trim_end_matches('/').ends_with("/debian");
     for line in sources.lines().map(str::trim) {
-        if let Some(rest) = line.strip_prefix("deb ") {
-            let uri = rest.split_whitespace().find(|w| !w.starts_with('['))?;
-            if is_debian(uri) {
-                return Some(uri.trim_end_matches('/').to_string());
-            }
-        }
-        if let Some(uris) = line.strip_prefix("URIs:") {
-            if let Some(uri) = uris.split_whitespace().find(|u| is_debian(u)) {
-                return Some(uri.trim_end_matches('/').to_string());
-            }
+        let one_line_uri = line.strip_prefix("deb ").and_then(|rest| {
+            // Skip an options block such as `[arch=amd64 signed-by=...]`.
+            let rest = match rest.trim_start().strip_prefix('[') {
+                Some(options) => &options[options.find(']')? + 1..],
+                None => rest,
+            };
+            rest.split_whitespace().next()
+        });
+        let deb822_uri = line
+            .strip_prefix("URIs:")
+            .and_then(|uris| uris.split_whitespace().find(|u| is_debian(u)));
+        if let Some(uri) = one_line_uri.filter(|u| is_debian(u)).or(deb822_uri) {
+            return Some(uri.trim_end_matches('/').to_string());
         }
     }
     None
@@ -270,7 +273,7 @@ mod tests {
 
     #[test]
     fn mirror_from_one_line_sources() {
-        let text = "# comment\ndeb [arch=amd64] http://ftp.de.debian.org/debian bookworm main\n";
+        let text = "# comment\ndeb [arch=amd64 signed-by=/k.gpg] http://ftp.de.debian.org/debian bookworm main\n";
         assert_eq!(
             debian_mirror(text).as_deref(),
             Some("http://ftp.de.debian.org/debian")
