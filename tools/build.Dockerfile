@@ -94,6 +94,9 @@ RUN mkdir -p /build /out \
 # gzip name or time.
 FROM sources AS oss
 WORKDIR /oss
+# The pipe runs under the SHELL with pipefail set in the base stage, which
+# hadolint does not follow across stages.
+# hadolint ignore=DL4006
 RUN mkdir -p oss_source/licenses/linux oss_source/licenses/fio \
  && cp /pkg/* oss_source/ \
  && cp /src/linux/COPYING /src/linux/debian/copyright oss_source/licenses/linux/ \

@@ -69,7 +69,10 @@ mod tests {
     #[test]
     fn builder_uses_the_local_tools_image_with_plain_docker_build() {
         let args = plan("debian:bookworm", "k").args().join(" ");
-        assert!(args.starts_with("build --progress=plain "), "{args}");
+        assert!(
+            args.starts_with("build --builder=default --progress=plain "),
+            "{args}"
+        );
         assert!(
             args.contains("--build-arg TOOLS_IMAGE=perfspect-tools:v1"),
             "{args}"

