@@ -735,6 +735,17 @@ fn interrupted_runs_leave_the_previous_dist_or_none_and_the_next_run_succeeds() 
                 .status();
             child.wait().unwrap();
             probes += 1;
+            if signal == "INT" {
+                // Ctrl-C reaches the build container too: it stops promptly.
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+                while !our_containers(&root).trim().is_empty() {
+                    assert!(
+                        std::time::Instant::now() < deadline,
+                        "a container outlived Ctrl-C by 10 s"
+                    );
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                }
+            }
             let dist = root.join("dist");
             if dist.exists() {
                 let now = snapshot(&dist);
