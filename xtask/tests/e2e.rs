@@ -506,6 +506,74 @@ fn check_dist(root: &Path) {
     fs::remove_dir_all(&unpack).unwrap();
 }
 
+/// The packaged perfspect, run on this host with its embedded tools: every
+/// command, and the aarch64 binary's report under qemu.
+fn exercise_packaged_binaries(root: &Path) {
+    let unpack = root.with_extension("run");
+    let _ = fs::remove_dir_all(&unpack);
+    for tarball in ["perfspect.tgz", "perfspect-aarch64.tgz"] {
+        let dir = unpack.join(tarball);
+        fs::create_dir_all(&dir).unwrap();
+        let bytes = fs::read(root.join("dist").join(tarball)).unwrap();
+        tar::Archive::new(flate2::read::GzDecoder::new(bytes.as_slice()))
+            .unpack(&dir)
+            .unwrap();
+    }
+    let x86 = unpack.join("perfspect.tgz/perfspect/perfspect");
+    let x86 = x86.to_str().unwrap();
+    let tools = run(x86, &["tools", "list", "--format", "json"]);
+    let tools: serde_json::Value = serde_json::from_str(&tools).unwrap();
+    let list = tools["tools"].as_array().unwrap();
+    let names: Vec<&str> = list.iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["perf", "fio"], "{tools}");
+    assert!(list.iter().all(|t| t["source"] == "embedded"), "{tools}");
+
+    let report: serde_json::Value =
+        serde_json::from_str(&run(x86, &["report", "--format", "json"])).unwrap();
+    assert!(
+        report["cpu"].is_object() && report["memory"].is_object(),
+        "{report}"
+    );
+
+    let metrics = run(x86, &["metrics", "--duration", "2", "--format", "json"]);
+    let metrics: serde_json::Value = serde_json::from_str(&metrics).unwrap();
+    assert!(metrics.is_object(), "{metrics}");
+
+    let scratch = unpack.join("fio-dir");
+    fs::create_dir_all(&scratch).unwrap();
+    let bench = run(
+        x86,
+        &[
+            "benchmark",
+            "--storage",
+            "--dir",
+            scratch.to_str().unwrap(),
+            "--size",
+            "16M",
+            "--runtime",
+            "1",
+            "--format",
+            "json",
+        ],
+    );
+    let bench: serde_json::Value = serde_json::from_str(&bench).unwrap();
+    assert!(bench.is_object(), "{bench}");
+    assert_eq!(
+        fs::read_dir(&scratch).unwrap().count(),
+        0,
+        "the benchmark left files behind"
+    );
+
+    let arm = unpack.join("perfspect-aarch64.tgz/perfspect/perfspect");
+    let report = run(
+        "qemu-aarch64-static",
+        &[arm.to_str().unwrap(), "report", "--format", "json"],
+    );
+    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+    assert!(report["cpu"].is_object(), "{report}");
+    fs::remove_dir_all(&unpack).unwrap();
+}
+
 #[test]
 fn dist_builds_every_artifact_byte_identical_on_every_rerun() {
     let _serial = serial();
@@ -524,6 +592,7 @@ fn dist_builds_every_artifact_byte_identical_on_every_rerun() {
         );
     }
     check_dist(&a);
+    exercise_packaged_binaries(&a);
     let first = snapshot(&a.join("dist"));
 
     // Rerun in place: nothing changed, nothing differs; a detached HEAD at the
@@ -534,9 +603,17 @@ fn dist_builds_every_artifact_byte_identical_on_every_rerun() {
     ok(xtask(&a, &["dist"], &[]));
     assert_eq!(snapshot(&a.join("dist")), first);
 
-    // A clean copy of the same commit at another path, with another umask,
-    // time zone and locale, and its own cold compile.
-    let b = scratch_repo("elsewhere/dist-b");
+    // A clone of the same commit at another path, with another umask, time
+    // zone and locale, and its own cold compile.
+    let b = workspace().join("target/e2e/elsewhere/dist-b");
+    if b.exists() {
+        fs::remove_dir_all(&b).unwrap();
+    }
+    fs::create_dir_all(b.parent().unwrap()).unwrap();
+    git(
+        &workspace(),
+        &["clone", "--quiet", a.to_str().unwrap(), b.to_str().unwrap()],
+    );
     let out = Command::new("sh")
         .args([
             "-c",
