@@ -401,7 +401,7 @@ pub fn cmd(o: &Options) -> Result<()> {
             run.stderr.trim()
         );
     }
-    let ctx = Context2 {
+    let ctx = RunInfo {
         dir: &dir,
         fs,
         size: o.size,
@@ -418,7 +418,7 @@ pub fn cmd(o: &Options) -> Result<()> {
     util::print_out(&text)
 }
 
-struct Context2<'a> {
+struct RunInfo<'a> {
     dir: &'a Path,
     fs: Option<(String, String)>,
     size: u64,
@@ -446,7 +446,7 @@ fn fmt_bw(b: f64) -> String {
     }
 }
 
-fn render_txt(c: &Context2, f: &FioOutput) -> String {
+fn render_txt(c: &RunInfo, f: &FioOutput) -> String {
     let mut s = String::new();
     let fs =
         c.fs.as_ref()
@@ -509,7 +509,7 @@ fn render_txt(c: &Context2, f: &FioOutput) -> String {
     s
 }
 
-fn render_json(c: &Context2, f: &FioOutput) -> Value {
+fn render_json(c: &RunInfo, f: &FioOutput) -> Value {
     let us = |v: Option<f64>| util::json_num(v.map(|n| n / 1000.0), 3);
     json!({
         "perfspect_version": crate::VERSION,

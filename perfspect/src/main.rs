@@ -39,6 +39,14 @@ enum Command {
         output: Option<PathBuf>,
     },
     /// CPU utilisation, IPC/CPI, cache and branch miss rates (runs perf stat)
+    #[command(
+        after_help = "Counts cycles, instructions, cache-references, cache-misses, branches, \
+branch-misses, task-clock, context-switches, cpu-migrations and page-faults with the embedded perf \
+(`perf stat -x, -I <ms> -a` or `-p PID`). System-wide CPU utilisation comes from /proc/stat. \
+Where the CPU exposes no hardware counters (most virtual machines) the software metrics remain \
+and the output says which metrics are unavailable and why. The duration is rounded up to whole \
+intervals. Needs root, CAP_PERFMON or kernel.perf_event_paranoid <= 0 for system-wide counting."
+    )]
     Metrics {
         /// How long to measure, in seconds
         #[arg(long, short = 'd', default_value = "10", value_name = "SECS", value_parser = secs, allow_negative_numbers = true)]
@@ -54,6 +62,17 @@ enum Command {
         format: metrics::Format,
     },
     /// Storage benchmark with fio: 4 KiB random IOPS, 1 MiB sequential bandwidth
+    #[command(
+        after_help = "Jobs, run one after the other on one file of --size bytes in --dir, \
+--runtime seconds each:
+  randread-4k   4 KiB random read,      queue depth 32
+  randwrite-4k  4 KiB random write,     queue depth 32
+  seqread-1m    1 MiB sequential read,  queue depth 8
+  seqwrite-1m   1 MiB sequential write, queue depth 8
+with ioengine=libaio (psync if unusable), direct=1 (O_DIRECT; 0 where the filesystem refuses it), \
+reporting IOPS, bandwidth and completion latency mean/p50/p99/p99.9. The file is removed at the \
+end, on failure and on Ctrl-C."
+    )]
     Benchmark {
         /// Run the storage benchmark
         #[arg(long)]

@@ -606,9 +606,9 @@ fn run_perf(events: &[&str], o: &Options, h: &Header, live: bool) -> Result<Run>
     let mut col = Collector::new(events.len());
     let mut utils: Vec<Option<Utilisation>> = Vec::new();
     let mut rows_printed = 0usize;
-    if live {
-        let _ = util::print_out(&(header_text(h) + &fixed_line(&COLS)));
-    }
+    // The header goes out with the first row, so that a perf that fails at
+    // once leaves only the error message.
+    let mut header = live.then(|| header_text(h) + &fixed_line(&COLS));
     for line in BufReader::new(stderr).lines() {
         let Ok(line) = line else { break };
         let n = col.push(&line);
@@ -629,7 +629,8 @@ fn run_perf(events: &[&str], o: &Options, h: &Header, live: bool) -> Result<Run>
                     utils.get(rows_printed).copied().flatten(),
                     h.ncpus,
                 );
-                let _ = util::print_out(&fixed_line(&txt_row(iv.end, &m)));
+                let row = header.take().unwrap_or_default() + &fixed_line(&txt_row(iv.end, &m));
+                let _ = util::print_out(&row);
                 rows_printed += 1;
             }
         }
@@ -644,7 +645,8 @@ fn run_perf(events: &[&str], o: &Options, h: &Header, live: bool) -> Result<Run>
         if live {
             let iv = &col.done[col.done.len() - 1];
             let m = compute(iv, h.mode, utils.last().copied().flatten(), h.ncpus);
-            let _ = util::print_out(&fixed_line(&txt_row(iv.end, &m)));
+            let row = header.take().unwrap_or_default() + &fixed_line(&txt_row(iv.end, &m));
+            let _ = util::print_out(&row);
         }
     }
     let status = signals::wait_tracked(&mut child).context("waiting for perf")?;
@@ -707,7 +709,7 @@ pub fn cmd(o: &Options) -> Result<()> {
     let all: Vec<&str> = HW_EVENTS.iter().chain(SW_EVENTS.iter()).copied().collect();
     let mut notes = Vec::new();
     let mut run = run_perf(&all, o, &h, live)?;
-    if run.intervals.is_empty() && !run.status.success() {
+    if run.intervals.is_empty() && !run.status.success() && !permission_problem(&run.other) {
         // Some PMUs reject the whole event list: retry with software events.
         if live {
             eprintln!("perf failed with hardware events; retrying with software events only");
@@ -729,6 +731,10 @@ pub fn cmd(o: &Options) -> Result<()> {
             format!(
                 " (system-wide counting needs root, CAP_PERFMON or kernel.perf_event_paranoid <= 0; it is {paranoid})"
             )
+        } else if !root {
+            format!(
+                " (another user's process needs root or CAP_PERFMON; kernel.perf_event_paranoid is {paranoid})"
+            )
         } else {
             format!(
                 " (kernel.perf_event_paranoid is {paranoid}; in a container perf_event_open may be blocked by seccomp)"
@@ -747,6 +753,11 @@ pub fn cmd(o: &Options) -> Result<()> {
             notes.push(format!(
                 "process {p} exited before the end of the measurement"
             ));
+        }
+    }
+    if let Mode::Pid(_) = mode {
+        for iv in &mut run.intervals {
+            zero_uncounted_software(iv);
         }
     }
     let total = total(&run.intervals).expect("intervals is not empty");
@@ -774,6 +785,31 @@ pub fn cmd(o: &Options) -> Result<()> {
         Format::Csv => render_csv(&run.intervals, &per, &total, &summary),
     };
     util::print_out(&text)
+}
+
+fn permission_problem(lines: &[String]) -> bool {
+    lines.iter().any(|l| {
+        l.contains("Access to performance monitoring")
+            || l.contains("perf_event_paranoid")
+            || l.contains("No permission")
+            || l.contains("Permission denied")
+    })
+}
+
+/// In `-p` mode a software event is `<not counted>` only when the task never
+/// ran in the interval (software events are never multiplexed): that is 0.
+pub fn zero_uncounted_software(iv: &mut Interval) {
+    for e in SW_EVENTS {
+        if let Some(c) = iv.counts.get_mut(e) {
+            if c.status == Status::NotCounted {
+                *c = Count {
+                    value: 0.0,
+                    status: Status::Counted,
+                    run_pct: c.run_pct,
+                };
+            }
+        }
+    }
 }
 
 fn perf_error(lines: &[String]) -> String {
@@ -1057,6 +1093,23 @@ mod tests {
         let t = total(&ivs).unwrap();
         let un = unavailable(&t, Mode::Pid(42), true);
         assert!(!un.iter().any(|(n, _)| n == "CPU utilisation"));
+    }
+
+    #[test]
+    fn idle_process_counts_zero() {
+        let text = "0.5,<not supported>,,cycles,0,100.00,,\n0.5,<not counted>,msec,task-clock,0,100.00,,\n\
+                    0.5,<not counted>,,context-switches,0,100.00,,\n";
+        let (mut ivs, _) = parse_intervals(text, 3);
+        zero_uncounted_software(&mut ivs[0]);
+        let m = compute(&ivs[0], Mode::Pid(1), None, 2);
+        assert_eq!(m.cpus_busy, Some(0.0));
+        assert_eq!(m.ctx_switches_per_s, Some(0.0));
+        assert_eq!(ivs[0].counts["cycles"].status, Status::NotSupported);
+        assert!(permission_problem(&[
+            "Error:".into(),
+            "Access to performance monitoring and observability operations is limited.".into()
+        ]));
+        assert!(!permission_problem(&["event syntax error".into()]));
     }
 
     #[test]

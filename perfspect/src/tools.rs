@@ -235,7 +235,18 @@ pub fn version(name: &str) -> Result<String> {
         .output()
         .with_context(|| format!("cannot run {name}"))?;
     let text = String::from_utf8_lossy(&out.stdout);
-    parse_version(&text).with_context(|| format!("{name} --version printed nothing usable"))
+    match parse_version(&text) {
+        Some(v) if out.status.success() => Ok(v),
+        _ => {
+            let err = String::from_utf8_lossy(&out.stderr);
+            let first = err
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .unwrap_or("no output");
+            bail!("`{name} --version` failed ({}): {first}", out.status)
+        }
+    }
 }
 
 pub fn parse_version(text: &str) -> Option<String> {

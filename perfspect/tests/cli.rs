@@ -9,10 +9,11 @@
 //!    next to it);
 //! 3. the xtask's tools cache (`tools-cache/bin/<arch>/`) or the host's perf
 //!    and fio (Debian's `linux-perf` and `fio`), installed as an override;
-//! 4. otherwise they say they are skipped.
+//! 4. otherwise they fail, saying to run `cargo tools` first: no test is
+//!    skipped and counted as passed.
 //!
-//! The no-tools test runs against a copy of the binary with no override; it
-//! is skipped (with a message) for a binary that embeds tools.
+//! The no-tools test runs against a copy of the binary with no override; the
+//! test build must not embed tools (PERFSPECT_TOOLS_DIR unset).
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -47,11 +48,34 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// Removes scratch directories left by earlier test runs whose process is gone
+/// (they hold copies of the tools).
+fn sweep_stale() {
+    let Ok(rd) = std::fs::read_dir(env!("CARGO_TARGET_TMPDIR")) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix("perfspect-cli-") else {
+            continue;
+        };
+        let mut parts = rest.rsplit('-');
+        let (_n, pid) = (parts.next(), parts.next());
+        if let Some(pid) = pid.and_then(|p| p.parse::<u32>().ok()) {
+            if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+}
+
 /// A fresh directory under cargo's scratch space for integration tests.
 fn scratch(name: &str) -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
+    static SWEPT: OnceLock<()> = OnceLock::new();
+    SWEPT.get_or_init(sweep_stale);
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "perfspect-{name}-{}-{}",
+        "perfspect-cli-{name}-{}-{}",
         std::process::id(),
         N.fetch_add(1, Ordering::SeqCst)
     ));
@@ -84,8 +108,8 @@ fn has_tools(bin: &Path) -> bool {
     run_bin(bin, &["tools", "list"]).status.success()
 }
 
-/// A perfspect binary with working tools, or None (test skipped).
-fn tooled() -> Option<&'static Path> {
+/// A perfspect binary with working tools; panics when there are none.
+fn tooled() -> &'static Path {
     static T: OnceLock<Option<PathBuf>> = OnceLock::new();
     T.get_or_init(|| {
         if let Some(dir) = std::env::var_os("PERFSPECT_TEST_TOOLS_DIR").filter(|d| !d.is_empty()) {
@@ -140,23 +164,17 @@ fn tooled() -> Option<&'static Path> {
                 }
             }
         }
-        eprintln!(
-            "no perf/fio found: set PERFSPECT_TEST_TOOLS_DIR to run the tests that need them"
+        panic!(
+            "no perf/fio for the tests: run `cargo tools` first (it fills tools-cache/), or set PERFSPECT_TEST_TOOLS_DIR"
         );
-        None
     })
     .as_deref()
+    .expect("tooled() returns a binary or panics")
 }
 
 macro_rules! need_tools {
     () => {
-        match tooled() {
-            Some(b) => b,
-            None => {
-                eprintln!("skipped: no tools available");
-                return;
-            }
-        }
+        tooled()
     };
 }
 
@@ -331,10 +349,9 @@ fn report_html() {
     assert!(h.trim_end().ends_with("</html>"));
     assert!(h.contains("<style>"));
     assert!(!h.contains("<script"));
-    assert!(
-        !h.contains("http://") && !h.contains("https://"),
-        "self-contained"
-    );
+    for external in ["src=\"http", "href=\"http", "url(http", "@import"] {
+        assert!(!h.contains(external), "not self-contained: {external}");
+    }
     for id in [
         "host",
         "cpu",
@@ -401,11 +418,15 @@ fn bad_output_dir() {
         "does not exist",
     );
     assert_one_line_error(&run(&["report", "--output", "/proc"]), 2, "not writable");
+    let dir = scratch("not-a-dir");
+    let file = dir.join("file");
+    std::fs::write(&file, "x").unwrap();
     assert_one_line_error(
-        &run(&["report", "--output", "/etc/hostname"]),
+        &run(&["report", "--output", file.to_str().unwrap()]),
         2,
         "not a directory",
     );
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -476,10 +497,10 @@ fn bad_command_line() {
 fn no_tools_message() {
     let dir = scratch("untooled");
     let bin = binary_copy(&dir);
-    if has_tools(&bin) {
-        eprintln!("skipped: this build embeds tools");
-        return;
-    }
+    assert!(
+        !has_tools(&bin),
+        "this test build embeds tools: run the tests with PERFSPECT_TOOLS_DIR unset"
+    );
     let expected_dir = format!(
         "{}/tools/{}/",
         std::fs::canonicalize(&dir).unwrap().display(),
@@ -683,8 +704,9 @@ fn metrics_pid() {
     let cpus = j["summary"]["metrics"]["cpus_busy"]
         .as_f64()
         .expect("task-clock based");
+    // About one CPU, less when other work competes for the CPUs.
     assert!(
-        cpus > 0.5 && cpus < 1.2,
+        cpus > 0.2 && cpus < 1.2,
         "a busy loop uses about one CPU: {cpus}"
     );
 }
