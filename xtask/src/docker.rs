@@ -156,6 +156,9 @@ impl ContainerRun {
         let mut args: Vec<String> = [
             "run",
             "--rm",
+            // A process manager as PID 1 passes Ctrl-C on: the kernel drops
+            // signals to a PID 1 without a handler, such as cargo.
+            "--init",
             "--network=none",
             "--cap-drop=ALL",
             "--security-opt=no-new-privileges",
@@ -519,6 +522,7 @@ mod tests {
         let args = run.args();
         for expected in [
             "--rm",
+            "--init",
             "--network=none",
             "--cap-drop=ALL",
             "--read-only",
