@@ -595,6 +595,20 @@ fn dist_builds_every_artifact_byte_identical_on_every_rerun() {
     exercise_packaged_binaries(&a);
     let first = snapshot(&a.join("dist"));
 
+    // A corrupted cache is detected, rebuilt, and the release is the same.
+    flip_byte(&a.join("tools-cache/bin/x86_64/perf"), 4096);
+    let err = ok(xtask(&a, &["dist"], &[]));
+    assert!(
+        err.contains("tools-cache/bin/x86_64/perf does not match"),
+        "{}",
+        tail(&err)
+    );
+    assert_eq!(
+        snapshot(&a.join("dist")),
+        first,
+        "dist/ after a cache rebuild differs from a clean build"
+    );
+
     // Rerun in place: nothing changed, nothing differs; a detached HEAD at the
     // same commit builds the same release.
     ok(xtask(&a, &["dist"], &[]));
@@ -642,6 +656,12 @@ fn dist_builds_every_artifact_byte_identical_on_every_rerun() {
     )
     .unwrap();
     let err = ok(xtask(&a, &["dist"], &[]));
+    // An edit outside tools/ leaves the tools cache valid.
+    assert!(
+        err.contains("==> tools: done in") && err.contains("(cache hit"),
+        "{}",
+        tail(&err)
+    );
     assert!(
         err.contains("warning: the working tree has uncommitted changes"),
         "{}",
