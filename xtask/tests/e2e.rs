@@ -31,6 +31,7 @@ fn scratch_repo(name: &str) -> PathBuf {
     if dest.exists() {
         fs::remove_dir_all(&dest).unwrap();
     }
+    let _ = fs::remove_file(dest.with_extension("log"));
     fs::create_dir_all(&dest).unwrap();
     let listing = git(
         &workspace(),
