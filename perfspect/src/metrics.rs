@@ -458,6 +458,18 @@ pub struct Options {
     pub format: Format,
 }
 
+/// System-wide utilisation since the `prev` sample of /proc/stat, which it
+/// then replaces: one value per completed perf interval.
+fn utilisation_since(prev: &mut Option<CpuTimes>) -> Option<Utilisation> {
+    let now = read_proc_stat();
+    let util = match (*prev, now) {
+        (Some(a), Some(b)) => sysparse::utilisation(&a, &b),
+        _ => None,
+    };
+    *prev = now;
+    util
+}
+
 fn read_proc_stat() -> Option<CpuTimes> {
     sysparse::parse_proc_stat(&std::fs::read_to_string("/proc/stat").ok()?)
 }
@@ -613,12 +625,7 @@ fn run_perf(events: &[&str], o: &Options, h: &Header, live: bool) -> Result<Run>
         let Ok(line) = line else { break };
         let n = col.push(&line);
         for _ in 0..n {
-            let now = read_proc_stat();
-            utils.push(match (prev, now) {
-                (Some(a), Some(b)) => sysparse::utilisation(&a, &b),
-                _ => None,
-            });
-            prev = now;
+            utils.push(utilisation_since(&mut prev));
         }
         if live {
             while rows_printed < col.done.len() {
@@ -636,12 +643,7 @@ fn run_perf(events: &[&str], o: &Options, h: &Header, live: bool) -> Result<Run>
         }
     }
     if col.finish() > 0 {
-        let now = read_proc_stat();
-        utils.push(match (prev, now) {
-            (Some(a), Some(b)) => sysparse::utilisation(&a, &b),
-            _ => None,
-        });
-        prev = now;
+        utils.push(utilisation_since(&mut prev));
         if live {
             let iv = &col.done[col.done.len() - 1];
             let m = compute(iv, h.mode, utils.last().copied().flatten(), h.ncpus);
