@@ -15,7 +15,8 @@ ENV DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8
 RUN rm -f /etc/apt/sources.list.d/* \
  && printf 'deb %s bookworm main\n' "$DEBIAN_MIRROR" > /etc/apt/sources.list \
  && dpkg --add-architecture arm64 \
- && apt-get update -q \
+ && { apt-get update -q -o APT::Update::Error-Mode=any \
+      || { echo "error: the Debian mirror $DEBIAN_MIRROR is not reachable from the build containers: check Docker's network and proxy settings, or set PERFSPECT_DEBIAN_MIRROR to a mirror that is" >&2; exit 1; }; } \
  && apt-get install -y -q --no-install-recommends \
       "rustc-web=$RUST_VERSION" "cargo-web=$RUST_VERSION" \
       "libstd-rust-web-dev=$RUST_VERSION" "libstd-rust-web-dev:arm64=$RUST_VERSION" \

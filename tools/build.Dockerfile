@@ -16,7 +16,8 @@ SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 RUN rm -f /etc/apt/sources.list.d/* \
  && printf 'deb %s bookworm main\ndeb-src %s bookworm main\n' "$DEBIAN_MIRROR" "$DEBIAN_MIRROR" > /etc/apt/sources.list \
  && dpkg --add-architecture arm64 \
- && apt-get update -q \
+ && { apt-get update -q -o APT::Update::Error-Mode=any \
+      || { echo "error: the Debian mirror $DEBIAN_MIRROR is not reachable from the build containers: check Docker's network and proxy settings, or set PERFSPECT_DEBIAN_MIRROR to a mirror that is" >&2; exit 1; }; } \
  && apt-get install -y -q --no-install-recommends \
       build-essential dpkg-dev pkg-config flex bison python3 python3-dev xz-utils \
       gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu \
@@ -35,7 +36,8 @@ ARG DEBIAN_MIRROR=http://deb.debian.org/debian
 WORKDIR /src
 # apt lists were dropped from the base layer; fetch them again for the sources.
 RUN test -n "$LINUX_VERSION" && test -n "$FIO_VERSION" \
- && apt-get update -q \
+ && { apt-get update -q -o APT::Update::Error-Mode=any \
+      || { echo "error: the Debian mirror $DEBIAN_MIRROR is not reachable from the build containers: check Docker's network and proxy settings, or set PERFSPECT_DEBIAN_MIRROR to a mirror that is" >&2; exit 1; }; } \
  && { apt-get source -q --download-only "linux=$LINUX_VERSION" \
       || { echo "error: linux $LINUX_VERSION is not on $DEBIAN_MIRROR: update LINUX_VERSION in tools/versions.env" >&2; exit 1; }; } \
  && { apt-get source -q --download-only "fio=$FIO_VERSION" \

@@ -22,7 +22,11 @@ pub fn key(dockerfile: &[u8], base_image_id: &str, tools_image_id: &str) -> Stri
     hex(&h.finalize())
 }
 
-pub fn ensure(sh: &Shell, base_image: &str) -> Result<((), String)> {
+pub fn ensure(
+    sh: &Shell,
+    base_image: &str,
+    mirror_args: &[(String, String)],
+) -> Result<((), String)> {
     let dockerfile = crate::project_root().join("builder/build.Dockerfile");
     let text = std::fs::read(&dockerfile).context("reading builder/build.Dockerfile")?;
     let base_id = docker::image_id(sh, base_image)
@@ -33,21 +37,23 @@ pub fn ensure(sh: &Shell, base_image: &str) -> Result<((), String)> {
     if docker::image_label(sh, BUILDER_IMAGE, BUILDER_KEY_LABEL).as_deref() == Some(key.as_str()) {
         return Ok(((), format!("{BUILDER_IMAGE} is up to date")));
     }
-    docker::build_image(sh, &plan(base_image, &key))?;
+    docker::build_image(sh, &plan(base_image, &key, mirror_args))?;
     Ok(((), format!("{BUILDER_IMAGE} built")))
 }
 
-pub fn plan(base_image: &str, key: &str) -> ImageBuild {
+pub fn plan(base_image: &str, key: &str, mirror_args: &[(String, String)]) -> ImageBuild {
     let root = crate::project_root();
+    let mut build_args = vec![
+        ("BASE_IMAGE".into(), base_image.into()),
+        ("TOOLS_IMAGE".into(), TOOLS_IMAGE.into()),
+    ];
+    build_args.extend(mirror_args.iter().cloned());
     ImageBuild {
         builder: Builder::Plain,
         dockerfile: root.join("builder/build.Dockerfile"),
         context: root.join("builder"),
         tag: BUILDER_IMAGE.into(),
-        build_args: vec![
-            ("BASE_IMAGE".into(), base_image.into()),
-            ("TOOLS_IMAGE".into(), TOOLS_IMAGE.into()),
-        ],
+        build_args,
         labels: vec![(BUILDER_KEY_LABEL.into(), key.into())],
         no_cache: false,
     }
@@ -68,7 +74,7 @@ mod tests {
 
     #[test]
     fn builder_uses_the_local_tools_image_with_plain_docker_build() {
-        let args = plan("debian:bookworm", "k").args().join(" ");
+        let args = plan("debian:bookworm", "k", &[]).args().join(" ");
         assert!(
             args.starts_with("build --builder=default --progress=plain "),
             "{args}"

@@ -29,7 +29,9 @@ impl flags::Dist {
         let manifest = stage::run("tools", || {
             tools::ensure(sh, base, self.no_cache, &tools_env)
         })?;
-        stage::run("builder", || builder::ensure(sh, base))?;
+        stage::run("builder", || {
+            builder::ensure(sh, base, &tools_env.mirror_args())
+        })?;
         let binaries = stage::run("build", || build::run(sh, &version_string, commit.epoch))?;
         stage::run("package", || {
             let root = crate::project_root();

@@ -34,6 +34,9 @@ pub struct Env {
     pub github_actions: bool,
     /// PERFSPECT_BUILDX_CACHE: which layer cache buildx uses.
     pub buildx_cache: Option<String>,
+    /// PERFSPECT_DEBIAN_MIRROR: the Debian mirror the image builds fetch from
+    /// (packages and the pinned sources), instead of the Dockerfiles' default.
+    pub debian_mirror: Option<String>,
 }
 
 impl Env {
@@ -44,7 +47,33 @@ impl Env {
             ci_restored: switch("TOOLS_CACHE_HIT", var("TOOLS_CACHE_HIT").as_deref())?,
             github_actions: switch("GITHUB_ACTIONS", var("GITHUB_ACTIONS").as_deref())?,
             buildx_cache: var("PERFSPECT_BUILDX_CACHE"),
+            debian_mirror: mirror(var("PERFSPECT_DEBIAN_MIRROR").as_deref())?,
         })
+    }
+
+    /// The DEBIAN_MIRROR build argument, when a mirror was chosen.
+    pub fn mirror_args(&self) -> Vec<(String, String)> {
+        self.debian_mirror
+            .iter()
+            .map(|m| ("DEBIAN_MIRROR".to_string(), m.clone()))
+            .collect()
+    }
+}
+
+/// Reads PERFSPECT_DEBIAN_MIRROR: unset or empty is the default mirror; a
+/// value must be an http(s) URL, as apt's sources.list takes it.
+pub fn mirror(value: Option<&str>) -> Result<Option<String>> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(url)
+            if (url.starts_with("http://") || url.starts_with("https://"))
+                && !url.contains(char::is_whitespace) =>
+        {
+            Ok(Some(url.trim_end_matches('/').to_string()))
+        }
+        Some(other) => bail!(
+            "PERFSPECT_DEBIAN_MIRROR has unexpected value `{other}`: use a mirror URL such as http://deb.debian.org/debian (or unset it)"
+        ),
     }
 }
 
@@ -161,6 +190,7 @@ pub fn ensure(
             eprintln!("tools cache miss: {why}; building the tools from source");
             let mut build_args = vec![("BASE_IMAGE".to_string(), base_image.to_string())];
             build_args.extend(pins.iter().cloned());
+            build_args.extend(env.mirror_args());
             docker::build_image(
                 sh,
                 &ImageBuild {
@@ -292,6 +322,18 @@ mod tests {
                 no_layer_cache: false
             }
         );
+    }
+
+    #[test]
+    fn mirror_is_a_url_or_the_default() {
+        assert_eq!(mirror(None).unwrap(), None);
+        assert_eq!(mirror(Some(" ")).unwrap(), None);
+        assert_eq!(
+            mirror(Some("http://m.example/debian/")).unwrap().as_deref(),
+            Some("http://m.example/debian")
+        );
+        let err = mirror(Some("ftp.debian.org")).unwrap_err().to_string();
+        assert!(err.contains("PERFSPECT_DEBIAN_MIRROR"), "{err}");
     }
 
     #[test]
