@@ -5,7 +5,7 @@
 use std::fs;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 use xshell::{Shell, cmd};
 
@@ -36,10 +36,20 @@ fn vendor(sh: &Shell) -> Result<()> {
     }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let dir = vendor_dir();
-    cmd!(sh, "{cargo} vendor --quiet --locked --versioned-dirs {dir}")
-        .ignore_stdout()
-        .run()
-        .context("vendoring the crates for the offline build failed: check that the crate registry is reachable")?;
+    let out = cmd!(sh, "{cargo} vendor --quiet --locked --versioned-dirs {dir}")
+        .ignore_status()
+        .output()
+        .context("running cargo vendor failed")?;
+    if !out.status.success() {
+        let why = String::from_utf8_lossy(&out.stderr);
+        let why = why.trim().lines().last().unwrap_or("cargo vendor failed");
+        if docker::mentions_disk_full(why) {
+            bail!("vendoring the crates for the offline build failed: {why}");
+        }
+        bail!(
+            "vendoring the crates for the offline build failed: {why}: check that the crate registry is reachable"
+        );
+    }
     fs::write(&stamp_path, stamp)?;
     Ok(())
 }
@@ -114,8 +124,7 @@ pub fn run(sh: &Shell, version_string: &str, epoch: u64) -> Result<(Binaries, St
         epoch,
         &format!("{}:{}", uid.trim(), gid.trim()),
     );
-    docker::run(sh, &run.args())
-        .context("compiling perfspect in the build container failed: see cargo's output above")?;
+    docker::run_container(sh, &run).context("compiling perfspect failed")?;
     let binary = |target: &str| build_dir().join(target).join("release/perfspect");
     let binaries = Binaries {
         x86_64: binary(TARGETS[0]),

@@ -190,9 +190,17 @@ impl ContainerRun {
 
 // ---- the thin layer that runs them ----
 
-/// Runs `docker <args>` with its output shown to the user.
-pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
-    cmd!(sh, "docker {args...}").run()?;
+/// Runs a container to completion, its output shown as it comes. A failure
+/// says what went wrong in one line when the output tells (a full disk).
+pub fn run_container(sh: &Shell, run: &ContainerRun) -> Result<()> {
+    let args = run.args();
+    let (ok, hint) = stream(cmd!(sh, "docker {args...}"))?;
+    if !ok {
+        match hint {
+            Some(hint) => bail!("container {} failed: {hint}", run.name),
+            None => bail!("container {} failed: see its output above", run.name),
+        }
+    }
     Ok(())
 }
 
@@ -207,26 +215,8 @@ pub fn build_image(sh: &Shell, build: &ImageBuild) -> Result<()> {
         }
     }
     let args = build.args();
-    let cmd = cmd!(sh, "docker {args...}");
-    eprintln!("$ {cmd}");
-    let mut command: std::process::Command = cmd.into();
-    command.stderr(std::process::Stdio::piped());
-    let mut child = command.spawn().context("starting docker failed")?;
-    // Docker's output is shown as it comes; the last error line our
-    // Dockerfiles print (naming the pin or setting to fix) is kept for the
-    // one-line summary.
-    let mut hint = None;
-    if let Some(stderr) = child.stderr.take() {
-        for line in BufReader::new(stderr).lines() {
-            let line = line.unwrap_or_default();
-            eprintln!("{line}");
-            if let Some(h) = error_hint(&line) {
-                hint = Some(h.to_string());
-            }
-        }
-    }
-    let status = child.wait().context("waiting for docker failed")?;
-    if !status.success() {
+    let (ok, hint) = stream(cmd!(sh, "docker {args...}"))?;
+    if !ok {
         match hint {
             Some(hint) => bail!("building image {} failed: {hint}", build.tag),
             None => bail!(
@@ -235,7 +225,42 @@ pub fn build_image(sh: &Shell, build: &ImageBuild) -> Result<()> {
             ),
         }
     }
+    // The image this tag named before is now dangling: remove it.
+    remove_dangling_images(sh);
     Ok(())
+}
+
+/// Runs a docker command with its output shown as it comes, and returns
+/// whether it succeeded with the one-line explanation its output gave: the
+/// last error line our Dockerfiles print (naming the pin or setting to fix),
+/// or a full disk.
+fn stream(cmd: xshell::Cmd<'_>) -> Result<(bool, Option<String>)> {
+    eprintln!("$ {cmd}");
+    let mut command: std::process::Command = cmd.into();
+    command.stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().context("starting docker failed")?;
+    let mut hint = None;
+    if let Some(stderr) = child.stderr.take() {
+        for line in BufReader::new(stderr).lines() {
+            let line = line.unwrap_or_default();
+            eprintln!("{line}");
+            if let Some(h) = error_hint(&line) {
+                hint = Some(h.to_string());
+            } else if hint.is_none() && mentions_disk_full(&line) {
+                hint = Some(DISK_FULL.to_string());
+            }
+        }
+    }
+    let status = child.wait().context("waiting for docker failed")?;
+    Ok((status.success(), hint))
+}
+
+/// How a full disk reads in the output of the tools we run (cargo, ld,
+/// docker cp, apt) and in Rust's own I/O errors.
+pub const DISK_FULL: &str = "no space left on device";
+
+pub fn mentions_disk_full(text: &str) -> bool {
+    text.to_ascii_lowercase().contains(DISK_FULL)
 }
 
 /// The message of an `error: ...` line our Dockerfiles print, as BuildKit
@@ -348,15 +373,29 @@ pub fn copy_from_image(
     .ignore_stdout()
     .run()
     .with_context(|| format!("creating a container from {image} to copy its files failed"))?;
-    let copied = paths.iter().try_for_each(|path| {
+    let mut first = true;
+    let copied = paths.iter().try_for_each(|path| -> Result<()> {
         let target = dest.join(path.trim_start_matches('/'));
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent)?;
         }
-        cmd!(sh, "docker cp {name}:{path} {target}")
+        let out = cmd!(sh, "docker cp {name}:{path} {target}")
             .quiet()
-            .run()
-            .with_context(|| format!("copying {path} out of {image} failed"))
+            .ignore_status()
+            .output()
+            .context("running docker cp failed")?;
+        if !out.status.success() {
+            let why = String::from_utf8_lossy(&out.stderr);
+            bail!(
+                "copying {path} out of {image} failed: {}",
+                why.trim().lines().last().unwrap_or("docker cp failed")
+            );
+        }
+        if std::mem::take(&mut first) {
+            // Mid-extraction: the container exists, the copy is half done.
+            crate::pause::point("extract");
+        }
+        Ok(())
     });
     remove_container(sh, name);
     copied
@@ -368,6 +407,19 @@ pub fn remove_container(sh: &Shell, name: &str) {
         .ignore_stdout()
         .ignore_stderr()
         .run();
+}
+
+/// Removes images of ours that no tag names any more: the previous tools or
+/// builder image once a build has moved its tag, or one a killed run left.
+pub fn remove_dangling_images(sh: &Shell) {
+    for label in [TOOLS_KEY_LABEL, BUILDER_KEY_LABEL] {
+        let filter = format!("label={label}");
+        let _ = cmd!(sh, "docker image prune --force --filter {filter}")
+            .quiet()
+            .ignore_stdout()
+            .ignore_stderr()
+            .run();
+    }
 }
 
 /// Removes containers a killed run of ours left behind (created for copying, or still running a build).

@@ -15,6 +15,7 @@ mod flags;
 mod git;
 mod lock;
 mod package;
+mod pause;
 mod preflight;
 mod setup;
 mod stage;
@@ -33,9 +34,27 @@ fn main() -> ExitCode {
     match try_main() {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", one_line(&err));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The error as one line; a full disk, whichever step met it, gets the fix.
+fn one_line(err: &anyhow::Error) -> String {
+    let text = format!("{err:#}");
+    let disk_full = err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::StorageFull)
+    }) || docker::mentions_disk_full(&text);
+    if disk_full {
+        format!(
+            "{text}: the disk is full; free space beside the checkout ({}) or in Docker's data directory (`docker system prune`), then rerun",
+            project_root().display()
+        )
+    } else {
+        text
     }
 }
 
@@ -95,4 +114,31 @@ pub(crate) fn checkout_id() -> String {
     use sha2::{Digest, Sha256};
     let digest = Sha256::digest(project_root().as_os_str().as_encoded_bytes());
     tools_cache::hex(&digest[..6])
+}
+
+#[cfg(test)]
+mod tests {
+    use anyhow::Context;
+
+    use super::*;
+
+    #[test]
+    fn a_full_disk_gets_the_fix_however_it_was_met() {
+        let io: anyhow::Result<()> = Err(std::io::Error::from_raw_os_error(28).into());
+        let err = io.context("writing dist/perfspect.tgz").unwrap_err();
+        let line = one_line(&err);
+        assert!(
+            line.starts_with("writing dist/perfspect.tgz: No space left on device")
+                && line.contains("the disk is full; free space"),
+            "{line}"
+        );
+        let err = anyhow::anyhow!("container x failed: no space left on device");
+        assert!(one_line(&err).contains("the disk is full"));
+        let err = anyhow::anyhow!("building image failed: see Docker's output above");
+        assert_eq!(
+            one_line(&err),
+            "building image failed: see Docker's output above"
+        );
+        assert!(!one_line(&err).contains('\n'));
+    }
 }

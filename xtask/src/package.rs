@@ -192,6 +192,7 @@ pub fn write_all(
         write_file(&out.join(name), bytes)?;
         sums.insert(name.clone(), hex(&Sha256::digest(bytes)));
     }
+    crate::pause::point("package");
     fs::copy(oss_source, out.join("oss_source.tgz"))
         .context("copying oss_source.tgz from tools-cache/")?;
     sums.insert(

@@ -38,6 +38,7 @@ impl Staging {
             fs::rename(dest, &old)
                 .with_context(|| format!("moving the old {} aside", dest.display()))?;
         }
+        crate::pause::point("replace");
         fs::rename(&self.path, dest)
             .with_context(|| format!("moving the new {} into place", dest.display()))?;
         if old.exists() {
