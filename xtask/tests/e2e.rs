@@ -94,6 +94,8 @@ fn xtask(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         "GITHUB_ACTIONS",
         "SOURCE_DATE_EPOCH",
         "PERFSPECT_BUILDX_CACHE",
+        "PERFSPECT_DEBIAN_MIRROR",
+        "PERFSPECT_XTASK_PAUSE_AT",
     ] {
         cmd.env_remove(var);
     }
@@ -254,6 +256,23 @@ fn tools_stage_cold_build_hit_and_every_kind_of_miss() {
     );
     cache_is_intact(&root);
 
+    // A truncated file.
+    let oss = cache.join("oss_source.tgz");
+    let len = fs::metadata(&oss).unwrap().len();
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&oss)
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
+    let err = ok(xtask(&root, &["tools"], &[]));
+    assert!(
+        err.contains("tools-cache/oss_source.tgz does not match its recorded sha256"),
+        "{}",
+        tail(&err)
+    );
+    cache_is_intact(&root);
+
     // An unexpected file.
     fs::write(cache.join("bin/x86_64/extra"), "x").unwrap();
     let err = ok(xtask(&root, &["tools"], &[]));
@@ -328,6 +347,13 @@ fn tools_stage_cold_build_hit_and_every_kind_of_miss() {
     assert!(!cache.exists());
     let err = ok(xtask(&root, &["clean-tools-cache"], &[]));
     assert!(err.contains("nothing to remove"), "{err}");
+
+    // Each rebuild moved the tools image's tag; the images it left untagged are gone.
+    assert_eq!(
+        our_dangling_images(),
+        "",
+        "dangling images of ours were left"
+    );
 }
 
 #[test]
@@ -398,6 +424,33 @@ fn check_output(dir: &Path, program: &str, args: &[&str]) -> String {
         dir.display()
     );
     text
+}
+
+/// Asserts `other` holds the same files as `reference`, byte for byte; when
+/// not, diffoscope explains each difference in the failure message.
+fn same_release(reference: &Path, other: &Path, what: &str) {
+    let (a, b) = (snapshot(reference), snapshot(other));
+    if a == b {
+        return;
+    }
+    let mut report = format!(
+        "the release built {what} differs from the first one:\nfirst: {a:?}\nthis: {b:?}\n"
+    );
+    for (name, sha) in &a {
+        if b.iter().any(|(n, s)| n == name && s == sha) {
+            continue;
+        }
+        let out = Command::new("diffoscope")
+            .args(["--text", "-", "--max-report-size", "20000"])
+            .arg(reference.join(name))
+            .arg(other.join(name))
+            .output();
+        report += &match out {
+            Ok(out) => String::from_utf8_lossy(&out.stdout).into_owned(),
+            Err(e) => format!("{name} differs (diffoscope could not run: {e})\n"),
+        };
+    }
+    panic!("{report}");
 }
 
 /// Every artifact of dist/ as the release promises it.
@@ -572,6 +625,33 @@ fn exercise_packaged_binaries(root: &Path) {
     );
     let report: serde_json::Value = serde_json::from_str(&report).unwrap();
     assert!(report["cpu"].is_object(), "{report}");
+
+    // The same binary with one byte of its embedded fio altered after the
+    // build: perfspect checks what it extracted and refuses to run it.
+    let fio = fs::read(root.join("tools-cache/bin/x86_64/fio")).unwrap();
+    let mut binary = fs::read(x86).unwrap();
+    let at = binary
+        .windows(fio.len())
+        .position(|w| w == fio.as_slice())
+        .expect("the packaged binary embeds tools-cache's fio");
+    binary[at + fio.len() / 2] ^= 0xff;
+    let tampered = unpack.join("tampered-perfspect");
+    fs::write(&tampered, binary).unwrap();
+    run("chmod", &["755", tampered.to_str().unwrap()]);
+    let out = Command::new(&tampered)
+        .args(["benchmark", "--storage", "--dir"])
+        .arg(&scratch)
+        .args(["--size", "16M", "--runtime", "1"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && err.contains("checksum mismatch for fio")
+            && err.contains("refusing to run it"),
+        "{err}"
+    );
+    assert_eq!(fs::read_dir(&scratch).unwrap().count(), 0);
     fs::remove_dir_all(&unpack).unwrap();
 }
 
@@ -594,7 +674,17 @@ fn dist_builds_every_artifact_byte_identical_on_every_rerun() {
     }
     check_dist(&a);
     exercise_packaged_binaries(&a);
-    let first = snapshot(&a.join("dist"));
+    // The first release, kept aside to compare every later one with.
+    let first = a.with_extension("first");
+    let _ = fs::remove_dir_all(&first);
+    run(
+        "cp",
+        &[
+            "-a",
+            a.join("dist").to_str().unwrap(),
+            first.to_str().unwrap(),
+        ],
+    );
 
     // A corrupted cache is detected, rebuilt, and the release is the same.
     flip_byte(&a.join("tools-cache/bin/x86_64/perf"), 4096);
@@ -604,19 +694,15 @@ fn dist_builds_every_artifact_byte_identical_on_every_rerun() {
         "{}",
         tail(&err)
     );
-    assert_eq!(
-        snapshot(&a.join("dist")),
-        first,
-        "dist/ after a cache rebuild differs from a clean build"
-    );
+    same_release(&first, &a.join("dist"), "after a cache rebuild");
 
     // Rerun in place: nothing changed, nothing differs; a detached HEAD at the
     // same commit builds the same release.
     ok(xtask(&a, &["dist"], &[]));
-    assert_eq!(snapshot(&a.join("dist")), first);
+    same_release(&first, &a.join("dist"), "on a rerun");
     git(&a, &["checkout", "-q", "--detach"]);
     ok(xtask(&a, &["dist"], &[]));
-    assert_eq!(snapshot(&a.join("dist")), first);
+    same_release(&first, &a.join("dist"), "from a detached HEAD");
 
     // A clone of the same commit at another path, with another umask, time
     // zone and locale, and its own cold compile.
@@ -643,11 +729,7 @@ fn dist_builds_every_artifact_byte_identical_on_every_rerun() {
         .output()
         .unwrap();
     ok(out);
-    assert_eq!(
-        snapshot(&b.join("dist")),
-        first,
-        "a build at another path differs"
-    );
+    same_release(&first, &b.join("dist"), "from a clone at another path");
 
     // A dirty tree builds, says so, and the binary says so too.
     let main_rs = a.join("perfspect/src/main.rs");
@@ -716,6 +798,33 @@ fn bad_hosts_and_inputs_fail_in_one_line_and_write_nothing() {
     );
     nothing_written(&root);
 
+    // The build containers cannot reach the Debian mirror (nothing listens on
+    // port 9 of a container's loopback).
+    let mirror = "http://127.0.0.1:9/debian";
+    let err = fails(xtask(
+        &root,
+        &["tools"],
+        &[("PERFSPECT_DEBIAN_MIRROR", mirror)],
+    ));
+    let last = last_line(&err);
+    assert!(
+        last.contains(&format!(
+            "the Debian mirror {mirror} is not reachable from the build containers"
+        )) && last.contains("set PERFSPECT_DEBIAN_MIRROR"),
+        "{}",
+        tail(&err)
+    );
+    nothing_written(&root);
+    let err = fails(xtask(
+        &root,
+        &["dist"],
+        &[("PERFSPECT_DEBIAN_MIRROR", "deb.debian.org")],
+    ));
+    assert!(
+        last_line(&err).contains("PERFSPECT_DEBIAN_MIRROR has unexpected value"),
+        "{err}"
+    );
+
     let err = fails(xtask(&root, &["dist"], &[("TOOLS_CACHE_HIT", "perhaps")]));
     assert!(
         last_line(&err).contains("TOOLS_CACHE_HIT has unexpected value `perhaps`"),
@@ -783,9 +892,8 @@ fn warm_repo(name: &str) -> PathBuf {
     root
 }
 
-fn our_containers(root: &Path) -> String {
-    // The label value is a hash of the checkout's path (see checkout_id).
-    let _ = root;
+/// Containers of ours, running or not (every one carries the owner label).
+fn our_containers() -> String {
     run(
         "docker",
         &[
@@ -798,17 +906,142 @@ fn our_containers(root: &Path) -> String {
     )
 }
 
-#[test]
-fn interrupted_runs_leave_the_previous_dist_or_none_and_the_next_run_succeeds() {
+/// Images of ours that no tag names any more.
+fn our_dangling_images() -> String {
+    ["org.perfspect.tools.key", "org.perfspect.builder.key"]
+        .iter()
+        .map(|label| {
+            run(
+                "docker",
+                &[
+                    "images",
+                    "--quiet",
+                    "--filter",
+                    "dangling=true",
+                    "--filter",
+                    &format!("label={label}"),
+                ],
+            )
+        })
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+/// When a probe signals the run.
+#[derive(Debug, Clone, Copy)]
+enum At {
+    /// This long after the start, wherever the run is.
+    After(u64),
+    /// Once the run holds still at this named point (PERFSPECT_XTASK_PAUSE_AT).
+    Paused(&'static str),
+}
+
+/// Starts `xtask <command>` in its own process group and, at `at`, sends
+/// `signal` to the whole group, as Ctrl-C in a terminal does. Returns the last
+/// stage line the run had printed by then, and whether it had already ended.
+fn interrupt(root: &Path, command: &str, signal: &str, at: At) -> (String, bool) {
+    use std::io::{BufRead, BufReader};
     use std::os::unix::process::CommandExt;
+    use std::sync::mpsc;
+    use std::time::{Duration, Instant};
+
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    cmd.arg(command)
+        .current_dir(root)
+        .env("CARGO_MANIFEST_DIR", root.join("xtask"))
+        .env_remove("PERFSPECT_XTASK_PAUSE_AT")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0);
+    if let At::Paused(point) = at {
+        cmd.env("PERFSPECT_XTASK_PAUSE_AT", point);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let (tx, rx) = mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut stage = "before any stage".to_string();
+    let mut note = |line: &str| {
+        if line.starts_with("==> ") {
+            stage = line.to_string();
+        }
+    };
+    let start = Instant::now();
+    let mut ended = false;
+    match at {
+        At::After(ms) => {
+            let deadline = start + Duration::from_millis(ms);
+            loop {
+                let left = deadline.saturating_duration_since(Instant::now());
+                match rx.recv_timeout(left) {
+                    Ok(line) => note(&line),
+                    Err(mpsc::RecvTimeoutError::Timeout) => break,
+                    Err(mpsc::RecvTimeoutError::Disconnected) => {
+                        ended = true;
+                        std::thread::sleep(left);
+                        break;
+                    }
+                }
+            }
+        }
+        At::Paused(point) => loop {
+            let line = rx
+                .recv_timeout(Duration::from_secs(300))
+                .unwrap_or_else(|e| panic!("the run never reached {point}: {e}"));
+            note(&line);
+            if line.starts_with(&format!("paused at {point}")) {
+                break;
+            }
+        },
+    }
+    let group = format!("-{}", child.id());
+    let _ = Command::new("kill")
+        .args([&format!("-{signal}"), "--", &group])
+        .status();
+    child.wait().unwrap();
+    reader.join().unwrap();
+    (stage, ended)
+}
+
+/// What a probe found in one output directory.
+fn state(now: Option<Vec<(String, String)>>, before: &[(String, String)]) -> &'static str {
+    match now {
+        None => "absent",
+        Some(now) if now == before => "previous",
+        Some(_) => "new",
+    }
+}
+
+/// A directory's snapshot, or None when it does not exist.
+fn maybe_snapshot(dir: &Path) -> Option<Vec<(String, String)>> {
+    dir.exists().then(|| snapshot(dir))
+}
+
+/// The probes' findings, one line each, for the closing note.
+fn write_probe_log(name: &str, lines: &[String]) {
+    let path = workspace()
+        .join("target/e2e")
+        .join(format!("{name}.probes"));
+    fs::write(path, lines.join("\n") + "\n").unwrap();
+}
+
+#[test]
+fn interrupted_dist_leaves_the_previous_dist_or_none_and_the_next_run_succeeds() {
     let _serial = serial();
     let root = warm_repo("interrupt");
     ok(xtask(&root, &["dist"], &[]));
     let complete = snapshot(&root.join("dist"));
     let cache = sha256(&root.join("tools-cache/manifest.json"));
-    let mut probes = 0;
+    let mut found = Vec::new();
+    let mut ats: Vec<At> = [50u64, 300, 800, 1500, 2500, 4000].map(At::After).to_vec();
+    ats.extend([At::Paused("package"), At::Paused("replace")]);
     for signal in ["INT", "KILL"] {
-        for delay_ms in [50u64, 300, 800, 1500, 2500, 4000] {
+        for &at in &ats {
             // Each probe must do real work: dirty the tree so build and package run.
             let main_rs = root.join("perfspect/src/main.rs");
             fs::write(
@@ -816,27 +1049,11 @@ fn interrupted_runs_leave_the_previous_dist_or_none_and_the_next_run_succeeds() 
                 fs::read_to_string(&main_rs).unwrap() + "\n// probe\n",
             )
             .unwrap();
-            let mut child = Command::new(env!("CARGO_BIN_EXE_xtask"))
-                .arg("dist")
-                .current_dir(&root)
-                .env("CARGO_MANIFEST_DIR", root.join("xtask"))
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .process_group(0)
-                .spawn()
-                .unwrap();
-            std::thread::sleep(std::time::Duration::from_millis(delay_ms));
-            // Like Ctrl-C in a terminal: the whole process group gets the signal.
-            let group = format!("-{}", child.id());
-            let _ = Command::new("kill")
-                .args([&format!("-{signal}"), "--", &group])
-                .status();
-            child.wait().unwrap();
-            probes += 1;
+            let (stage, ended) = interrupt(&root, "dist", signal, at);
             if signal == "INT" {
                 // Ctrl-C reaches the build container too: it stops promptly.
                 let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-                while !our_containers(&root).trim().is_empty() {
+                while !our_containers().trim().is_empty() {
                     assert!(
                         std::time::Instant::now() < deadline,
                         "a container outlived Ctrl-C by 10 s"
@@ -845,27 +1062,39 @@ fn interrupted_runs_leave_the_previous_dist_or_none_and_the_next_run_succeeds() 
                 }
             }
             let dist = root.join("dist");
-            if dist.exists() {
-                let now = snapshot(&dist);
-                let names: Vec<&String> = now.iter().map(|(n, _)| n).collect();
-                let complete_names: Vec<&String> = complete.iter().map(|(n, _)| n).collect();
-                assert_eq!(
-                    names, complete_names,
-                    "SIG{signal} after {delay_ms} ms left a partial dist/"
-                );
+            let dist_state = state(maybe_snapshot(&dist), &complete);
+            if dist_state == "new" {
+                // Only a run that ended before the signal may have replaced it,
+                // and then completely.
+                assert!(ended, "SIG{signal} at {at:?} ({stage}) changed dist/");
                 check_output(&dist, "sha256sum", &["-c", "SHA256SUMS"]);
+                assert_eq!(snapshot(&dist).len(), complete.len());
             }
-            if root.join("tools-cache").exists() {
+            let cache_state = if root.join("tools-cache").exists() {
                 assert_eq!(
                     sha256(&root.join("tools-cache/manifest.json")),
                     cache,
-                    "SIG{signal} after {delay_ms} ms"
+                    "SIG{signal} at {at:?}"
                 );
                 cache_is_intact(&root);
-            }
+                "previous"
+            } else {
+                "absent"
+            };
+            found.push(format!(
+                "dist SIG{signal} {at:?}: during `{stage}`{}; dist/ {dist_state}, tools-cache/ {cache_state}",
+                if ended { " (had ended)" } else { "" }
+            ));
             git(&root, &["checkout", "-q", "perfspect/src/main.rs"]);
         }
     }
+    write_probe_log("interrupt-dist", &found);
+    // The paused probes were caught where they were meant to be.
+    assert!(
+        found
+            .iter()
+            .any(|f| f.contains("Paused(\"package\")") && f.contains("==> package: started"))
+    );
     // The next run cleans up what the killed ones left and succeeds.
     ok(xtask(&root, &["dist"], &[]));
     assert_eq!(snapshot(&root.join("dist")), complete);
@@ -874,11 +1103,100 @@ fn interrupted_runs_leave_the_previous_dist_or_none_and_the_next_run_succeeds() 
         "a staging directory was left behind"
     );
     assert_eq!(
-        our_containers(&root).trim(),
+        our_containers().trim(),
         "",
         "containers of ours were left behind"
     );
-    assert_eq!(probes, 12);
+    assert_eq!(
+        our_dangling_images(),
+        "",
+        "dangling images of ours were left"
+    );
+    assert_eq!(found.len(), 16);
+}
+
+#[test]
+fn interrupted_tools_runs_leave_the_previous_cache_or_none_and_the_next_run_succeeds() {
+    let _serial = serial();
+    let root = scratch_repo("interrupt-tools");
+    ok(xtask(&root, &["tools"], &[]));
+    let versions = root.join("tools/versions.env");
+    let pinned = fs::read_to_string(&versions).unwrap();
+    let mut found = Vec::new();
+    let mut ats: Vec<At> = [100u64, 500, 1000, 1800, 2600].map(At::After).to_vec();
+    ats.extend([At::Paused("extract"), At::Paused("replace")]);
+    let mut n = 0;
+    for signal in ["INT", "KILL"] {
+        for &at in &ats {
+            let before = snapshot_tree(&root.join("tools-cache"));
+            // A new comment under tools/ each time: stale, so the image is
+            // rebuilt (from Docker's layer cache) and extracted again.
+            n += 1;
+            fs::write(&versions, format!("{pinned}# probe {n}\n")).unwrap();
+            let (stage, ended) = interrupt(&root, "tools", signal, at);
+            let cache = root.join("tools-cache");
+            let cache_state = if cache.exists() {
+                cache_is_intact(&root);
+                if snapshot_tree(&cache) == before {
+                    "previous"
+                } else {
+                    assert!(
+                        ended,
+                        "SIG{signal} at {at:?} ({stage}) changed tools-cache/"
+                    );
+                    "new"
+                }
+            } else {
+                "absent"
+            };
+            found.push(format!(
+                "tools SIG{signal} {at:?}: during `{stage}`{}; tools-cache/ {cache_state}",
+                if ended { " (had ended)" } else { "" }
+            ));
+        }
+    }
+    write_probe_log("interrupt-tools", &found);
+    assert!(
+        found
+            .iter()
+            .any(|f| f.contains("Paused(\"replace\")") && f.contains("absent"))
+    );
+    // The next run rebuilds what is missing and leaves nothing of the killed ones.
+    let err = ok(xtask(&root, &["tools"], &[]));
+    cache_is_intact(&root);
+    assert!(err.contains("==> tools: done in"), "{}", tail(&err));
+    assert!(
+        !root.join(".staging").exists(),
+        "a staging directory was left behind"
+    );
+    assert_eq!(
+        our_containers().trim(),
+        "",
+        "containers of ours were left behind"
+    );
+    assert_eq!(
+        our_dangling_images(),
+        "",
+        "dangling images of ours were left"
+    );
+    assert_eq!(found.len(), 14);
+}
+
+/// sha256 of every file under `dir`, by relative path (empty when absent).
+fn snapshot_tree(dir: &Path) -> Vec<(String, String)> {
+    if !dir.exists() {
+        return Vec::new();
+    }
+    let list = run("find", &[dir.to_str().unwrap(), "-type", "f"]);
+    let mut files: Vec<(String, String)> = list
+        .lines()
+        .map(|p| {
+            let rel = Path::new(p).strip_prefix(dir).unwrap();
+            (rel.display().to_string(), sha256(Path::new(p)))
+        })
+        .collect();
+    files.sort();
+    files
 }
 
 #[test]
@@ -985,32 +1303,62 @@ fn buildx_path_builds_the_same_tools_as_plain_docker() {
     );
 }
 
+/// A tmpfs of `size` at target/e2e/<name>, unmounted when dropped: a small
+/// disk of our own (mounting needs root, as CI is).
+struct SmallDisk(PathBuf);
+
+impl SmallDisk {
+    fn mount(name: &str, size: &str) -> SmallDisk {
+        let mount = workspace().join("target/e2e").join(name);
+        let _ = Command::new("umount").arg(&mount).status();
+        let _ = fs::remove_dir_all(&mount);
+        fs::create_dir_all(&mount).unwrap();
+        run(
+            "mount",
+            &[
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size}"),
+                "tmpfs",
+                mount.to_str().unwrap(),
+            ],
+        );
+        SmallDisk(mount)
+    }
+
+    /// Takes all but 1 MiB of the free space, as another program filling
+    /// the disk would.
+    fn fill(&self) {
+        let out = run("df", &["-B1", "--output=avail", self.0.to_str().unwrap()]);
+        let free: u64 = out.lines().nth(1).unwrap().trim().parse().unwrap();
+        let ballast = self.0.join("ballast");
+        run(
+            "fallocate",
+            &[
+                "-l",
+                &(free - (1 << 20)).to_string(),
+                ballast.to_str().unwrap(),
+            ],
+        );
+    }
+
+    fn empty(&self) {
+        let _ = fs::remove_file(self.0.join("ballast"));
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
 #[test]
 fn a_full_disk_is_refused_before_anything_is_written() {
     let _serial = serial();
-    // A 64 MiB tmpfs stands in for a nearly full disk (mounting needs root, as CI is).
-    let mount = workspace().join("target/e2e/small-disk");
-    let _ = Command::new("umount").arg(&mount).status();
-    let _ = fs::remove_dir_all(&mount);
-    fs::create_dir_all(&mount).unwrap();
-    run(
-        "mount",
-        &[
-            "-t",
-            "tmpfs",
-            "-o",
-            "size=64m",
-            "tmpfs",
-            mount.to_str().unwrap(),
-        ],
-    );
-    struct Unmount(PathBuf);
-    impl Drop for Unmount {
-        fn drop(&mut self) {
-            let _ = Command::new("umount").arg(&self.0).status();
-        }
-    }
-    let _unmount = Unmount(mount.clone());
+    // 64 MiB stands in for a nearly full disk.
+    let _disk = SmallDisk::mount("small-disk", "64m");
     let root = scratch_repo("small-disk/repo");
     let err = fails(xtask(&root, &["dist"], &[]));
     let last = err.trim_end().lines().last().unwrap().to_string();
@@ -1023,4 +1371,108 @@ fn a_full_disk_is_refused_before_anything_is_written() {
             && !root.join("tools-cache").exists()
             && !root.join(".staging").exists()
     );
+}
+
+/// Runs `xtask <args>` and fills `disk` as soon as the run prints a line
+/// starting with `trigger`; returns whether it succeeded and its output.
+fn fill_during(root: &Path, args: &[&str], trigger: &str, disk: &SmallDisk) -> (bool, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(args)
+        .current_dir(root)
+        .env("CARGO_MANIFEST_DIR", root.join("xtask"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut text = String::new();
+    let mut filled = false;
+    for line in BufReader::new(child.stderr.take().unwrap())
+        .lines()
+        .map_while(Result::ok)
+    {
+        if !filled && line.starts_with(trigger) {
+            disk.fill();
+            filled = true;
+        }
+        text += &line;
+        text += "\n";
+    }
+    let status = child.wait().unwrap();
+    assert!(
+        filled,
+        "the run never printed `{trigger}`:\n{}",
+        tail(&text)
+    );
+    (status.success(), text)
+}
+
+#[test]
+fn a_disk_that_fills_during_a_run_fails_it_in_one_line_and_keeps_outputs_whole() {
+    let _serial = serial();
+    // Room enough for the preflight check (2 GiB); then it fills mid-run.
+    let disk = SmallDisk::mount("filling-disk", "2600m");
+    let root = warm_repo("filling-disk/repo");
+    let full = |text: &str| {
+        let last = text
+            .trim_end()
+            .lines()
+            .last()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        assert!(
+            last.starts_with("error: ")
+                && last.contains("no space left on device")
+                && last.contains("the disk is full; free space"),
+            "{}",
+            tail(text)
+        );
+    };
+    let no_staging = |root: &Path| assert!(!root.join(".staging").exists(), "staging left behind");
+
+    // While the tools are copied out of their image into a new cache.
+    let (succeeded, text) = fill_during(&root, &["dist"], "==> tools: started", &disk);
+    assert!(!succeeded);
+    full(&text);
+    assert!(!root.join("tools-cache").exists() && !root.join("dist").exists());
+    no_staging(&root);
+    disk.empty();
+    ok(xtask(&root, &["tools"], &[]));
+
+    // While the build container compiles into target/.
+    let main_rs = root.join("perfspect/src/main.rs");
+    fs::write(
+        &main_rs,
+        fs::read_to_string(&main_rs).unwrap() + "\n// fill\n",
+    )
+    .unwrap();
+    let (succeeded, text) = fill_during(&root, &["dist"], "$ docker run", &disk);
+    assert!(!succeeded);
+    full(&text);
+    assert!(!root.join("dist").exists());
+    cache_is_intact(&root);
+    no_staging(&root);
+    disk.empty();
+    git(&root, &["checkout", "-q", "perfspect/src/main.rs"]);
+    ok(xtask(&root, &["dist"], &[]));
+    check_dist(&root);
+    let complete = snapshot(&root.join("dist"));
+
+    // While the artifacts are written: the previous dist/ stays whole.
+    fs::write(
+        &main_rs,
+        fs::read_to_string(&main_rs).unwrap() + "\n// fill\n",
+    )
+    .unwrap();
+    let (succeeded, text) = fill_during(&root, &["dist"], "==> package: started", &disk);
+    assert!(!succeeded);
+    full(&text);
+    assert_eq!(snapshot(&root.join("dist")), complete);
+    no_staging(&root);
+    disk.empty();
+
+    // Once there is room again, the same commit builds the same release.
+    git(&root, &["checkout", "-q", "perfspect/src/main.rs"]);
+    ok(xtask(&root, &["dist"], &[]));
+    assert_eq!(snapshot(&root.join("dist")), complete);
 }
