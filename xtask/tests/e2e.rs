@@ -969,6 +969,14 @@ fn interrupt(root: &Path, command: &str, signal: &str, at: At) -> (String, bool)
     let mut note = |line: &str| {
         if line.starts_with("==> ") {
             stage = line.to_string();
+        } else if line.starts_with("$ docker ") {
+            // The docker command under way, by its first words.
+            let words: Vec<&str> = line.split_whitespace().take(3).collect();
+            stage = format!(
+                "{} / {}",
+                stage.split(" / ").next().unwrap(),
+                words.join(" ")
+            );
         }
     };
     let start = Instant::now();
@@ -1031,7 +1039,7 @@ fn write_probe_log(name: &str, lines: &[String]) {
 }
 
 #[test]
-fn interrupted_dist_leaves_the_previous_dist_or_none_and_the_next_run_succeeds() {
+fn interrupted_dist_leaves_a_complete_dist_and_the_next_run_succeeds() {
     let _serial = serial();
     let root = warm_repo("interrupt");
     ok(xtask(&root, &["dist"], &[]));
@@ -1049,6 +1057,7 @@ fn interrupted_dist_leaves_the_previous_dist_or_none_and_the_next_run_succeeds()
                 fs::read_to_string(&main_rs).unwrap() + "\n// probe\n",
             )
             .unwrap();
+            let before = snapshot(&root.join("dist"));
             let (stage, ended) = interrupt(&root, "dist", signal, at);
             if signal == "INT" {
                 // Ctrl-C reaches the build container too: it stops promptly.
@@ -1062,11 +1071,11 @@ fn interrupted_dist_leaves_the_previous_dist_or_none_and_the_next_run_succeeds()
                 }
             }
             let dist = root.join("dist");
-            let dist_state = state(maybe_snapshot(&dist), &complete);
+            let dist_state = state(maybe_snapshot(&dist), &before);
+            // dist/ existed before the probe, and is only ever swapped: never gone.
+            assert_ne!(dist_state, "absent", "SIG{signal} at {at:?} ({stage})");
             if dist_state == "new" {
-                // Only a run that ended before the signal may have replaced it,
-                // and then completely.
-                assert!(ended, "SIG{signal} at {at:?} ({stage}) changed dist/");
+                // Killed after its atomic swap: the new release, complete.
                 check_output(&dist, "sha256sum", &["-c", "SHA256SUMS"]);
                 assert_eq!(snapshot(&dist).len(), complete.len());
             }
@@ -1095,6 +1104,12 @@ fn interrupted_dist_leaves_the_previous_dist_or_none_and_the_next_run_succeeds()
             .iter()
             .any(|f| f.contains("Paused(\"package\")") && f.contains("==> package: started"))
     );
+    // Killed right after the swap, the new release is in place.
+    assert!(
+        found
+            .iter()
+            .any(|f| f.contains("Paused(\"replace\")") && f.contains("dist/ new"))
+    );
     // The next run cleans up what the killed ones left and succeeds.
     ok(xtask(&root, &["dist"], &[]));
     assert_eq!(snapshot(&root.join("dist")), complete);
@@ -1116,7 +1131,7 @@ fn interrupted_dist_leaves_the_previous_dist_or_none_and_the_next_run_succeeds()
 }
 
 #[test]
-fn interrupted_tools_runs_leave_the_previous_cache_or_none_and_the_next_run_succeeds() {
+fn interrupted_tools_runs_leave_a_complete_cache_and_the_next_run_succeeds() {
     let _serial = serial();
     let root = scratch_repo("interrupt-tools");
     ok(xtask(&root, &["tools"], &[]));
@@ -1137,17 +1152,15 @@ fn interrupted_tools_runs_leave_the_previous_cache_or_none_and_the_next_run_succ
             let cache = root.join("tools-cache");
             let cache_state = if cache.exists() {
                 cache_is_intact(&root);
+                // Intact either way: the previous cache, or the new one when
+                // the kill came after its atomic swap.
                 if snapshot_tree(&cache) == before {
                     "previous"
                 } else {
-                    assert!(
-                        ended,
-                        "SIG{signal} at {at:?} ({stage}) changed tools-cache/"
-                    );
                     "new"
                 }
             } else {
-                "absent"
+                panic!("SIG{signal} at {at:?} ({stage}) left no tools-cache/");
             };
             found.push(format!(
                 "tools SIG{signal} {at:?}: during `{stage}`{}; tools-cache/ {cache_state}",
@@ -1156,10 +1169,11 @@ fn interrupted_tools_runs_leave_the_previous_cache_or_none_and_the_next_run_succ
         }
     }
     write_probe_log("interrupt-tools", &found);
+    // Killed right after the swap, the new cache is in place.
     assert!(
         found
             .iter()
-            .any(|f| f.contains("Paused(\"replace\")") && f.contains("absent"))
+            .any(|f| f.contains("Paused(\"replace\")") && f.contains("tools-cache/ new"))
     );
     // The next run rebuilds what is missing and leaves nothing of the killed ones.
     let err = ok(xtask(&root, &["tools"], &[]));
@@ -1413,27 +1427,25 @@ fn a_disk_that_fills_during_a_run_fails_it_in_one_line_and_keeps_outputs_whole()
     // Room enough for the preflight check (2 GiB); then it fills mid-run.
     let disk = SmallDisk::mount("filling-disk", "2600m");
     let root = warm_repo("filling-disk/repo");
-    let full = |text: &str| {
-        let last = text
-            .trim_end()
-            .lines()
-            .last()
-            .unwrap_or("")
-            .to_ascii_lowercase();
+    let mut found = Vec::new();
+    let mut full = |when: &str, text: &str| {
+        let last = text.trim_end().lines().last().unwrap_or("");
+        let lower = last.to_ascii_lowercase();
         assert!(
-            last.starts_with("error: ")
-                && last.contains("no space left on device")
-                && last.contains("the disk is full; free space"),
+            lower.starts_with("error: ")
+                && lower.contains("no space left on device")
+                && lower.contains("the disk is full; free space"),
             "{}",
             tail(text)
         );
+        found.push(format!("disk full {when}: {last}"));
     };
     let no_staging = |root: &Path| assert!(!root.join(".staging").exists(), "staging left behind");
 
     // While the tools are copied out of their image into a new cache.
     let (succeeded, text) = fill_during(&root, &["dist"], "==> tools: started", &disk);
     assert!(!succeeded);
-    full(&text);
+    full("during the tools extraction", &text);
     assert!(!root.join("tools-cache").exists() && !root.join("dist").exists());
     no_staging(&root);
     disk.empty();
@@ -1448,7 +1460,7 @@ fn a_disk_that_fills_during_a_run_fails_it_in_one_line_and_keeps_outputs_whole()
     .unwrap();
     let (succeeded, text) = fill_during(&root, &["dist"], "$ docker run", &disk);
     assert!(!succeeded);
-    full(&text);
+    full("during the compile", &text);
     assert!(!root.join("dist").exists());
     cache_is_intact(&root);
     no_staging(&root);
@@ -1466,10 +1478,12 @@ fn a_disk_that_fills_during_a_run_fails_it_in_one_line_and_keeps_outputs_whole()
     .unwrap();
     let (succeeded, text) = fill_during(&root, &["dist"], "==> package: started", &disk);
     assert!(!succeeded);
-    full(&text);
+    full("during packaging", &text);
     assert_eq!(snapshot(&root.join("dist")), complete);
     no_staging(&root);
     disk.empty();
+
+    write_probe_log("filling-disk", &found);
 
     // Once there is room again, the same commit builds the same release.
     git(&root, &["checkout", "-q", "perfspect/src/main.rs"]);
