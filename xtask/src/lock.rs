@@ -13,8 +13,8 @@ pub struct ProjectLock {
 }
 
 /// Waits for the checkout's lock (saying so when another run holds it), then
-/// clears what an interrupted earlier run may have left: staging directories
-/// and containers of ours.
+/// clears what an interrupted earlier run may have left: staging directories,
+/// containers of ours, and images of ours a rebuild had untagged.
 pub fn acquire(sh: &Shell) -> Result<ProjectLock> {
     let path = crate::target_dir().join("xtask.lock");
     fs::create_dir_all(crate::target_dir()).context("creating target/")?;
@@ -38,5 +38,6 @@ pub fn acquire(sh: &Shell) -> Result<ProjectLock> {
             .with_context(|| format!("removing {} left by an earlier run", staging.display()))?;
     }
     crate::docker::remove_leftover_containers(sh, &crate::checkout_id());
+    crate::docker::remove_dangling_images(sh);
     Ok(ProjectLock { _file: file })
 }
