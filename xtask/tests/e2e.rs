@@ -763,83 +763,60 @@ fn bad_hosts_and_inputs_fail_in_one_line_and_write_nothing() {
     let _serial = serial();
     let root = scratch_repo("refusals");
     let nothing_written = |root: &Path| {
-        assert!(!root.join("dist").exists() && !root.join("tools-cache").exists());
+        for output in ["dist", "tools-cache", ".staging"] {
+            assert!(!root.join(output).exists(), "{output} was written");
+        }
     };
     let last_line = |err: &str| err.trim_end().lines().last().unwrap_or("").to_string();
 
-    let err = fails(xtask(
-        &root,
-        &["dist", "--base-image", "perfspect-e2e-absent:none"],
-        &[],
-    ));
-    assert!(
-        last_line(&err).contains(
-            "base image perfspect-e2e-absent:none is not present: run `cargo xtask setup`"
+    // Each bad host or setting: the command, its environment, and what the
+    // last line of its output says.
+    type Refusal<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let refusals: &[Refusal] = &[
+        (
+            &["dist", "--base-image", "perfspect-e2e-absent:none"],
+            &[],
+            "base image perfspect-e2e-absent:none is not present: run `cargo xtask setup`",
         ),
-        "{err}"
-    );
-    nothing_written(&root);
-
-    let err = fails(xtask(
-        &root,
-        &["tools"],
-        &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
-    ));
-    assert!(
-        last_line(&err).contains("Docker daemon is not reachable"),
-        "{err}"
-    );
-    nothing_written(&root);
-
-    let err = fails(xtask(&root, &["tools"], &[("PATH", "/nonexistent")]));
-    assert!(
-        last_line(&err).contains("docker CLI is not installed: run `cargo xtask setup`"),
-        "{err}"
-    );
-    nothing_written(&root);
-
-    // The build containers cannot reach the Debian mirror (nothing listens on
-    // port 9 of a container's loopback).
-    let mirror = "http://127.0.0.1:9/debian";
-    let err = fails(xtask(
-        &root,
-        &["tools"],
-        &[("PERFSPECT_DEBIAN_MIRROR", mirror)],
-    ));
-    let last = last_line(&err);
-    assert!(
-        last.contains(&format!(
-            "the Debian mirror {mirror} is not reachable from the build containers"
-        )) && last.contains("set PERFSPECT_DEBIAN_MIRROR"),
-        "{}",
-        tail(&err)
-    );
-    nothing_written(&root);
-    let err = fails(xtask(
-        &root,
-        &["dist"],
-        &[("PERFSPECT_DEBIAN_MIRROR", "deb.debian.org")],
-    ));
-    assert!(
-        last_line(&err).contains("PERFSPECT_DEBIAN_MIRROR has unexpected value"),
-        "{err}"
-    );
-
-    let err = fails(xtask(&root, &["dist"], &[("TOOLS_CACHE_HIT", "perhaps")]));
-    assert!(
-        last_line(&err).contains("TOOLS_CACHE_HIT has unexpected value `perhaps`"),
-        "{err}"
-    );
-
-    let err = fails(xtask(
-        &root,
-        &["dist"],
-        &[("SOURCE_DATE_EPOCH", "yesterday")],
-    ));
-    assert!(
-        last_line(&err).contains("SOURCE_DATE_EPOCH is `yesterday`"),
-        "{err}"
-    );
+        (
+            &["tools"],
+            &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
+            "Docker daemon is not reachable",
+        ),
+        (
+            &["tools"],
+            &[("PATH", "/nonexistent")],
+            "docker CLI is not installed: run `cargo xtask setup`",
+        ),
+        // The build containers cannot reach the Debian mirror (nothing
+        // listens on port 9 of a container's loopback).
+        (
+            &["tools"],
+            &[("PERFSPECT_DEBIAN_MIRROR", "http://127.0.0.1:9/debian")],
+            "the Debian mirror http://127.0.0.1:9/debian is not reachable from the build containers: \
+             check Docker's network and proxy settings, or set PERFSPECT_DEBIAN_MIRROR",
+        ),
+        (
+            &["dist"],
+            &[("PERFSPECT_DEBIAN_MIRROR", "deb.debian.org")],
+            "PERFSPECT_DEBIAN_MIRROR has unexpected value `deb.debian.org`",
+        ),
+        (
+            &["dist"],
+            &[("TOOLS_CACHE_HIT", "perhaps")],
+            "TOOLS_CACHE_HIT has unexpected value `perhaps`",
+        ),
+        (
+            &["dist"],
+            &[("SOURCE_DATE_EPOCH", "yesterday")],
+            "SOURCE_DATE_EPOCH is `yesterday`",
+        ),
+    ];
+    for (args, env, says) in refusals {
+        let err = fails(xtask(&root, args, env));
+        assert!(last_line(&err).contains(says), "{}", tail(&err));
+        nothing_written(&root);
+    }
 
     let err = fails(xtask(&root, &["frobnicate"], &[]));
     assert!(
