@@ -10,6 +10,16 @@ use xshell::Shell;
 /// Held for the whole run; dropping it releases the lock.
 pub struct ProjectLock {
     _file: File,
+    /// The dangling-image cleanup, running beside the first stage.
+    pruning: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for ProjectLock {
+    fn drop(&mut self) {
+        if let Some(pruning) = self.pruning.take() {
+            let _ = pruning.join();
+        }
+    }
 }
 
 /// Waits for the checkout's lock (saying so when another run holds it), then
@@ -37,7 +47,17 @@ pub fn acquire(sh: &Shell) -> Result<ProjectLock> {
         fs::remove_dir_all(&staging)
             .with_context(|| format!("removing {} left by an earlier run", staging.display()))?;
     }
+    // Before any container of this run exists: the filter would match it too.
     crate::docker::remove_leftover_containers(sh, &crate::checkout_id());
-    crate::docker::remove_dangling_images(sh);
-    Ok(ProjectLock { _file: file })
+    // Pruning only ever removes untagged images, so it can overlap the run
+    // (it would otherwise add ~40 ms to a cache hit).
+    let pruning = std::thread::spawn(|| {
+        if let Ok(sh) = Shell::new() {
+            crate::docker::remove_dangling_images(&sh);
+        }
+    });
+    Ok(ProjectLock {
+        _file: file,
+        pruning: Some(pruning),
+    })
 }

@@ -1301,7 +1301,11 @@ struct SmallDisk(PathBuf);
 impl SmallDisk {
     fn mount(name: &str, size: &str) -> SmallDisk {
         let mount = workspace().join("target/e2e").join(name);
-        let _ = Command::new("umount").arg(&mount).status();
+        // A mount a crashed earlier run left (usually there is none).
+        let _ = Command::new("umount")
+            .arg(&mount)
+            .stderr(std::process::Stdio::null())
+            .status();
         let _ = fs::remove_dir_all(&mount);
         fs::create_dir_all(&mount).unwrap();
         run(
