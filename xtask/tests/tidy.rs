@@ -50,17 +50,40 @@ fn broken_workflow_fails_actionlint() {
 #[test]
 fn dockerfiles_pass_hadolint() {
     let sh = &shell();
-    let root = project_root();
-    let mut dockerfiles = files_in(&root.join("tools"), |name| name.ends_with(".Dockerfile"));
-    dockerfiles.extend(files_in(&root.join("builder"), |name| {
-        name.ends_with(".Dockerfile")
-    }));
-    assert!(
-        !dockerfiles.is_empty(),
-        "no *.Dockerfile under tools/ or builder/"
-    );
-    let out = hadolint(sh, &dockerfiles);
+    let out = hadolint(sh, &dockerfiles());
     assert_passed("hadolint", &out);
+}
+
+/// `apt-get update` exits 0 when it cannot fetch from the mirror, and the build
+/// then fails later on a confusing missing package. Every one in our
+/// Dockerfiles must treat a failed fetch as an error and say which mirror.
+#[test]
+fn every_apt_update_fails_in_one_line_when_the_mirror_is_unreachable() {
+    let mut updates = 0;
+    for file in dockerfiles() {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            if !line.contains("apt-get update") {
+                continue;
+            }
+            updates += 1;
+            let next = lines.get(i + 1).copied().unwrap_or("");
+            assert!(
+                line.contains("apt-get update -q -o APT::Update::Error-Mode=any")
+                    && next.contains(
+                        "echo \"error: the Debian mirror $DEBIAN_MIRROR is not reachable"
+                    ),
+                "{}:{}: apt-get update without Error-Mode=any and the one-line error after it",
+                file.display(),
+                i + 1
+            );
+        }
+    }
+    assert_eq!(
+        updates, 3,
+        "the tools base and sources stages and the builder each update once"
+    );
 }
 
 #[test]
@@ -216,6 +239,20 @@ fn project_root() -> PathBuf {
 }
 
 /// Files directly in `dir` and below it whose name passes `keep`, sorted.
+/// The Dockerfiles of the tools and builder stages.
+fn dockerfiles() -> Vec<PathBuf> {
+    let root = project_root();
+    let mut dockerfiles = files_in(&root.join("tools"), |name| name.ends_with(".Dockerfile"));
+    dockerfiles.extend(files_in(&root.join("builder"), |name| {
+        name.ends_with(".Dockerfile")
+    }));
+    assert!(
+        !dockerfiles.is_empty(),
+        "no *.Dockerfile under tools/ or builder/"
+    );
+    dockerfiles
+}
+
 fn files_in(dir: &Path, keep: impl Fn(&str) -> bool + Copy) -> Vec<PathBuf> {
     let mut files = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else {
