@@ -41,14 +41,13 @@ fn vendor(sh: &Shell) -> Result<()> {
         .output()
         .context("running cargo vendor failed")?;
     if !out.status.success() {
-        let why = String::from_utf8_lossy(&out.stderr);
-        let why = why.trim().lines().last().unwrap_or("cargo vendor failed");
-        if docker::mentions_disk_full(why) {
-            bail!("vendoring the crates for the offline build failed: {why}");
-        }
-        bail!(
-            "vendoring the crates for the offline build failed: {why}: check that the crate registry is reachable"
-        );
+        let why = docker::last_line(&out.stderr, "cargo vendor failed");
+        let fix = if docker::mentions_disk_full(&why) {
+            ""
+        } else {
+            ": check that the crate registry is reachable"
+        };
+        bail!("vendoring the crates for the offline build failed: {why}{fix}");
     }
     fs::write(&stamp_path, stamp)?;
     Ok(())

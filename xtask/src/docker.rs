@@ -263,6 +263,12 @@ pub fn mentions_disk_full(text: &str) -> bool {
     text.to_ascii_lowercase().contains(DISK_FULL)
 }
 
+/// The last line a failed command wrote to stderr, usually its reason.
+pub fn last_line(stderr: &[u8], fallback: &str) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    text.trim().lines().last().unwrap_or(fallback).to_string()
+}
+
 /// The message of an `error: ...` line our Dockerfiles print, as BuildKit
 /// shows it (`#9 3.021 error: ...`, or `3.021 error: ...` in its summary).
 /// Echoed commands that merely contain the text do not count.
@@ -385,11 +391,8 @@ pub fn copy_from_image(
             .output()
             .context("running docker cp failed")?;
         if !out.status.success() {
-            let why = String::from_utf8_lossy(&out.stderr);
-            bail!(
-                "copying {path} out of {image} failed: {}",
-                why.trim().lines().last().unwrap_or("docker cp failed")
-            );
+            let why = last_line(&out.stderr, "docker cp failed");
+            bail!("copying {path} out of {image} failed: {why}");
         }
         if std::mem::take(&mut first) {
             // Mid-extraction: the container exists, the copy is half done.
