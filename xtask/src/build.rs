@@ -41,7 +41,7 @@ fn vendor(sh: &Shell) -> Result<()> {
         .output()
         .context("running cargo vendor failed")?;
     if !out.status.success() {
-        let why = docker::last_line(&out.stderr, "cargo vendor failed");
+        let why = docker::reason(&out.stderr, "cargo vendor failed");
         let fix = if docker::mentions_disk_full(&why) {
             ""
         } else {

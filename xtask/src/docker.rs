@@ -263,10 +263,19 @@ pub fn mentions_disk_full(text: &str) -> bool {
     text.to_ascii_lowercase().contains(DISK_FULL)
 }
 
-/// The last line a failed command wrote to stderr, usually its reason.
-pub fn last_line(stderr: &[u8], fallback: &str) -> String {
+/// The reason a failed command gave on stderr: its first `error:` line (cargo
+/// puts notes after it), else its last line.
+pub fn reason(stderr: &[u8], fallback: &str) -> String {
     let text = String::from_utf8_lossy(stderr);
-    text.trim().lines().last().unwrap_or(fallback).to_string()
+    let lines = || text.lines().map(str::trim).filter(|l| !l.is_empty());
+    lines()
+        .find_map(|l| {
+            let head = l.get(..6)?;
+            head.eq_ignore_ascii_case("error:").then(|| l[6..].trim())
+        })
+        .or_else(|| lines().next_back())
+        .unwrap_or(fallback)
+        .to_string()
 }
 
 /// The message of an `error: ...` line our Dockerfiles print, as BuildKit
@@ -391,7 +400,7 @@ pub fn copy_from_image(
             .output()
             .context("running docker cp failed")?;
         if !out.status.success() {
-            let why = last_line(&out.stderr, "docker cp failed");
+            let why = reason(&out.stderr, "docker cp failed");
             bail!("copying {path} out of {image} failed: {why}");
         }
         if std::mem::take(&mut first) {
@@ -532,6 +541,22 @@ mod tests {
                 .unwrap()
                 .supported_by("docker-container")
         );
+    }
+
+    #[test]
+    fn a_failed_command_s_reason_is_its_error_line() {
+        let cargo = b"error: no matching package named `anyhow` found\nlocation searched: registry\n\n  As a reminder, you're using offline mode\n";
+        assert_eq!(
+            reason(cargo, "x"),
+            "no matching package named `anyhow` found"
+        );
+        let cp = b"write /x/fio: no space left on device\n";
+        assert_eq!(reason(cp, "x"), "write /x/fio: no space left on device");
+        assert_eq!(
+            reason(b"Error: No such container:path: c:/bin\n", "x"),
+            "No such container:path: c:/bin"
+        );
+        assert_eq!(reason(b"\n", "docker cp failed"), "docker cp failed");
     }
 
     #[test]
