@@ -82,8 +82,9 @@ fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// Runs `xtask <args>` on the scratch repo `root` with extra environment.
-fn xtask(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+/// `xtask <args>` on the scratch repo `root`, with none of the settings the
+/// caller's environment (a CI runner, say) may carry.
+fn xtask_command(root: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
     cmd.args(args)
         .current_dir(root)
@@ -99,6 +100,12 @@ fn xtask(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     ] {
         cmd.env_remove(var);
     }
+    cmd
+}
+
+/// Runs `xtask <args>` on the scratch repo `root` with extra environment.
+fn xtask(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = xtask_command(root, args);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -715,20 +722,27 @@ fn dist_builds_every_artifact_byte_identical_on_every_rerun() {
         &workspace(),
         &["clone", "--quiet", a.to_str().unwrap(), b.to_str().unwrap()],
     );
-    let out = Command::new("sh")
-        .args([
-            "-c",
-            "umask 0077 && exec \"$0\" dist",
-            env!("CARGO_BIN_EXE_xtask"),
-        ])
-        .current_dir(&b)
-        .env("CARGO_MANIFEST_DIR", b.join("xtask"))
+    let mut cmd = xtask_command(&b, &["dist"]);
+    // SAFETY: umask is async-signal-safe, so it may run between fork and exec.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+            libc::umask(0o077);
+            Ok(())
+        });
+    }
+    let out = cmd
         .env("TZ", "Pacific/Kiritimati")
         .env("LANG", "fr_FR.UTF-8")
         .env("LC_ALL", "C.UTF-8")
         .output()
         .unwrap();
     ok(out);
+    // The variation took: what the run created is private to its owner.
+    let lock = fs::metadata(b.join("target/xtask.lock")).unwrap();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&lock.permissions()) & 0o077,
+        0
+    );
     same_release(&first, &b.join("dist"), "from a clone at another path");
 
     // A dirty tree builds, says so, and the binary says so too.
@@ -769,6 +783,12 @@ fn bad_hosts_and_inputs_fail_in_one_line_and_write_nothing() {
     };
     let last_line = |err: &str| err.trim_end().lines().last().unwrap_or("").to_string();
 
+    // A stopped daemon: its socket file is still there, nothing listens on it.
+    let stale = root.with_extension("docker.sock");
+    let _ = fs::remove_file(&stale);
+    drop(std::os::unix::net::UnixListener::bind(&stale).unwrap());
+    let stopped = format!("unix://{}", stale.display());
+
     // Each bad host or setting: the command, its environment, and what the
     // last line of its output says.
     type Refusal<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
@@ -781,6 +801,11 @@ fn bad_hosts_and_inputs_fail_in_one_line_and_write_nothing() {
         (
             &["tools"],
             &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
+            "Docker daemon is not reachable",
+        ),
+        (
+            &["dist"],
+            &[("DOCKER_HOST", &stopped)],
             "Docker daemon is not reachable",
         ),
         (
@@ -916,19 +941,21 @@ enum At {
 
 /// Starts `xtask <command>` in its own process group and, at `at`, sends
 /// `signal` to the whole group, as Ctrl-C in a terminal does. Returns the last
-/// stage line the run had printed by then, and whether it had already ended.
-fn interrupt(root: &Path, command: &str, signal: &str, at: At) -> (String, bool) {
+/// stage line the run had printed by then, whether it had already ended, and
+/// when the signal was sent.
+fn interrupt(
+    root: &Path,
+    command: &str,
+    signal: &str,
+    at: At,
+) -> (String, bool, std::time::Instant) {
     use std::io::{BufRead, BufReader};
     use std::os::unix::process::CommandExt;
     use std::sync::mpsc;
     use std::time::{Duration, Instant};
 
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
-    cmd.arg(command)
-        .current_dir(root)
-        .env("CARGO_MANIFEST_DIR", root.join("xtask"))
-        .env_remove("PERFSPECT_XTASK_PAUSE_AT")
-        .stdout(std::process::Stdio::null())
+    let mut cmd = xtask_command(root, &[command]);
+    cmd.stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .process_group(0);
     if let At::Paused(point) = at {
@@ -985,12 +1012,13 @@ fn interrupt(root: &Path, command: &str, signal: &str, at: At) -> (String, bool)
         },
     }
     let group = format!("-{}", child.id());
+    let signalled = Instant::now();
     let _ = Command::new("kill")
         .args([&format!("-{signal}"), "--", &group])
         .status();
     child.wait().unwrap();
     reader.join().unwrap();
-    (stage, ended)
+    (stage, ended, signalled)
 }
 
 /// What a probe found in one output directory.
@@ -1025,27 +1053,30 @@ fn interrupted_dist_leaves_a_complete_dist_and_the_next_run_succeeds() {
     let mut found = Vec::new();
     let mut ats: Vec<At> = [50u64, 300, 800, 1500, 2500, 4000].map(At::After).to_vec();
     ats.extend([At::Paused("package"), At::Paused("replace")]);
+    let mut n = 0;
     for signal in ["INT", "KILL"] {
         for &at in &ats {
-            // Each probe must do real work: dirty the tree so build and package run.
-            let main_rs = root.join("perfspect/src/main.rs");
-            fs::write(
-                &main_rs,
-                fs::read_to_string(&main_rs).unwrap() + "\n// probe\n",
-            )
-            .unwrap();
+            // Each probe must do real work, and a release no earlier probe
+            // made: a version of its own, so build and package run and a
+            // release swapped in is told apart from the one before it.
+            n += 1;
+            fs::write(root.join("version.txt"), format!("3.0.{n}\n")).unwrap();
             let before = snapshot(&root.join("dist"));
-            let (stage, ended) = interrupt(&root, "dist", signal, at);
+            let (stage, ended, signalled) = interrupt(&root, "dist", signal, at);
+            let mut stopped = String::new();
             if signal == "INT" {
                 // Ctrl-C reaches the build container too: it stops promptly.
-                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
                 while !our_containers().trim().is_empty() {
                     assert!(
-                        std::time::Instant::now() < deadline,
+                        signalled.elapsed() < std::time::Duration::from_secs(10),
                         "a container outlived Ctrl-C by 10 s"
                     );
-                    std::thread::sleep(std::time::Duration::from_millis(200));
+                    std::thread::sleep(std::time::Duration::from_millis(50));
                 }
+                stopped = format!(
+                    ", no container of ours {} ms after the signal",
+                    signalled.elapsed().as_millis()
+                );
             }
             let dist = root.join("dist");
             let dist_state = state(maybe_snapshot(&dist), &before);
@@ -1068,26 +1099,31 @@ fn interrupted_dist_leaves_a_complete_dist_and_the_next_run_succeeds() {
                 "absent"
             };
             found.push(format!(
-                "dist SIG{signal} {at:?}: during `{stage}`{}; dist/ {dist_state}, tools-cache/ {cache_state}",
+                "dist SIG{signal} {at:?}: during `{stage}`{}; dist/ {dist_state}, tools-cache/ {cache_state}{stopped}",
                 if ended { " (had ended)" } else { "" }
             ));
-            git(&root, &["checkout", "-q", "perfspect/src/main.rs"]);
         }
     }
     write_probe_log("interrupt-dist", &found);
-    // The paused probes were caught where they were meant to be.
-    assert!(
-        found
-            .iter()
-            .any(|f| f.contains("Paused(\"package\")") && f.contains("==> package: started"))
-    );
-    // Killed right after the swap, the new release is in place.
-    assert!(
-        found
-            .iter()
-            .any(|f| f.contains("Paused(\"replace\")") && f.contains("dist/ new"))
-    );
+    for signal in ["INT", "KILL"] {
+        let probe = |point: &str| {
+            found
+                .iter()
+                .find(|f| f.starts_with(&format!("dist SIG{signal} Paused(\"{point}\")")))
+                .unwrap()
+        };
+        // Killed mid-packaging: caught there, and the previous release stands.
+        let package = probe("package");
+        assert!(
+            package.contains("==> package: started") && package.contains("dist/ previous"),
+            "{package}"
+        );
+        // Killed right after the swap: the new release is in place, whole.
+        let replace = probe("replace");
+        assert!(replace.contains("dist/ new"), "{replace}");
+    }
     // The next run cleans up what the killed ones left and succeeds.
+    git(&root, &["checkout", "-q", "version.txt"]);
     ok(xtask(&root, &["dist"], &[]));
     assert_eq!(snapshot(&root.join("dist")), complete);
     assert!(
@@ -1125,7 +1161,7 @@ fn interrupted_tools_runs_leave_a_complete_cache_and_the_next_run_succeeds() {
             // rebuilt (from Docker's layer cache) and extracted again.
             n += 1;
             fs::write(&versions, format!("{pinned}# probe {n}\n")).unwrap();
-            let (stage, ended) = interrupt(&root, "tools", signal, at);
+            let (stage, ended, _) = interrupt(&root, "tools", signal, at);
             let cache = root.join("tools-cache");
             let cache_state = if cache.exists() {
                 cache_is_intact(&root);
@@ -1146,12 +1182,20 @@ fn interrupted_tools_runs_leave_a_complete_cache_and_the_next_run_succeeds() {
         }
     }
     write_probe_log("interrupt-tools", &found);
-    // Killed right after the swap, the new cache is in place.
-    assert!(
-        found
-            .iter()
-            .any(|f| f.contains("Paused(\"replace\")") && f.contains("tools-cache/ new"))
-    );
+    for signal in ["INT", "KILL"] {
+        let probe = |point: &str| {
+            found
+                .iter()
+                .find(|f| f.starts_with(&format!("tools SIG{signal} Paused(\"{point}\")")))
+                .unwrap()
+        };
+        // Killed mid-extraction: the previous cache stands.
+        let extract = probe("extract");
+        assert!(extract.contains("tools-cache/ previous"), "{extract}");
+        // Killed right after the swap: the new cache is in place, whole.
+        let replace = probe("replace");
+        assert!(replace.contains("tools-cache/ new"), "{replace}");
+    }
     // The next run rebuilds what is missing and leaves nothing of the killed ones.
     let err = ok(xtask(&root, &["tools"], &[]));
     cache_is_intact(&root);
@@ -1190,40 +1234,81 @@ fn snapshot_tree(dir: &Path) -> Vec<(String, String)> {
     files
 }
 
+/// A run's stderr lines, each with when it arrived, and whether it succeeded.
+type TimedRun = (Vec<(std::time::Instant, String)>, bool);
+
+/// Starts `xtask <command>` in `root`; the handle yields its timed output.
+fn spawn_timed(root: &Path, command: &str) -> std::thread::JoinHandle<TimedRun> {
+    use std::io::{BufRead, BufReader};
+    let mut child = xtask_command(root, &[command])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        let lines = BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .map(|line| (std::time::Instant::now(), line))
+            .collect();
+        (lines, child.wait().unwrap().success())
+    })
+}
+
 #[test]
 fn a_second_run_in_the_same_checkout_waits_for_the_first() {
     let _serial = serial();
     let root = warm_repo("concurrent");
     ok(xtask(&root, &["dist"], &[]));
-    let main_rs = root.join("perfspect/src/main.rs");
-    fs::write(
-        &main_rs,
-        fs::read_to_string(&main_rs).unwrap() + "\n// concurrent\n",
-    )
-    .unwrap();
-    let spawn = || {
-        Command::new(env!("CARGO_BIN_EXE_xtask"))
-            .arg("dist")
-            .current_dir(&root)
-            .env("CARGO_MANIFEST_DIR", root.join("xtask"))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap()
-    };
-    let first = spawn();
+    // A new version, so the first run really builds and packages.
+    fs::write(root.join("version.txt"), "3.0.1\n").unwrap();
+    let first = spawn_timed(&root, "dist");
     std::thread::sleep(std::time::Duration::from_millis(300));
-    let second = spawn();
-    let first = first.wait_with_output().unwrap();
-    let second = second.wait_with_output().unwrap();
-    let err = ok(second);
-    ok(first);
+    let second = spawn_timed(&root, "dist");
+    let third = spawn_timed(&root, "tools");
+    let runs = [first, second, third].map(|run| run.join().unwrap());
+    let text = |lines: &[(std::time::Instant, String)]| {
+        lines
+            .iter()
+            .map(|(_, l)| l.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    for (lines, success) in &runs {
+        assert!(success, "{}", tail(&text(lines)));
+    }
+    let waiting = "another cargo dist or cargo tools is running in this checkout: waiting";
+    let first_line_of = |lines: &[(std::time::Instant, String)], what: &str| {
+        lines.iter().position(|(_, l)| l.starts_with(what))
+    };
+    assert_eq!(first_line_of(&runs[0].0, waiting), None);
+    // Each later run says it waits before it starts any stage, and its stages
+    // never overlap another run's: one run's output, then the next one's.
+    let mut spans = Vec::new();
+    for (lines, _) in &runs {
+        let stages: Vec<_> = lines
+            .iter()
+            .filter(|(_, l)| l.starts_with("==> "))
+            .collect();
+        assert!(!stages.is_empty(), "{}", tail(&text(lines)));
+        spans.push((stages[0].0, stages[stages.len() - 1].0));
+    }
+    for (lines, _) in &runs[1..] {
+        let said = first_line_of(lines, waiting).unwrap_or_else(|| panic!("{}", text(lines)));
+        assert!(said < first_line_of(lines, "==> ").unwrap());
+    }
+    // The first run, which held the lock, finished before the others began.
+    let first_done = spans[0].1;
+    let mut later = spans[1..].to_vec();
+    later.sort();
     assert!(
-        err.contains("another cargo dist or cargo tools is running in this checkout: waiting"),
-        "{}",
-        tail(&err)
+        first_done < later[0].0,
+        "a waiting run started a stage too early"
     );
+    assert!(later[0].1 < later[1].0, "the two waiting runs overlapped");
     check_dist(&root);
+    cache_is_intact(&root);
 }
 
 #[test]
@@ -1372,10 +1457,7 @@ fn a_full_disk_is_refused_before_anything_is_written() {
 /// starting with `trigger`; returns whether it succeeded and its output.
 fn fill_during(root: &Path, args: &[&str], trigger: &str, disk: &SmallDisk) -> (bool, String) {
     use std::io::{BufRead, BufReader};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(args)
-        .current_dir(root)
-        .env("CARGO_MANIFEST_DIR", root.join("xtask"))
+    let mut child = xtask_command(root, args)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
