@@ -1035,6 +1035,14 @@ fn maybe_snapshot(dir: &Path) -> Option<Vec<(String, String)>> {
     dir.exists().then(|| snapshot(dir))
 }
 
+/// The finding of the probe whose line starts with `probe`.
+fn finding<'a>(found: &'a [String], probe: &str) -> &'a str {
+    found
+        .iter()
+        .find(|f| f.starts_with(probe))
+        .unwrap_or_else(|| panic!("no probe {probe} ran"))
+}
+
 /// The probes' findings, one line each, for the closing note.
 fn write_probe_log(name: &str, lines: &[String]) {
     let path = workspace()
@@ -1106,12 +1114,7 @@ fn interrupted_dist_leaves_a_complete_dist_and_the_next_run_succeeds() {
     }
     write_probe_log("interrupt-dist", &found);
     for signal in ["INT", "KILL"] {
-        let probe = |point: &str| {
-            found
-                .iter()
-                .find(|f| f.starts_with(&format!("dist SIG{signal} Paused(\"{point}\")")))
-                .unwrap()
-        };
+        let probe = |point: &str| finding(&found, &format!("dist SIG{signal} Paused(\"{point}\")"));
         // Killed mid-packaging: caught there, and the previous release stands.
         let package = probe("package");
         assert!(
@@ -1183,12 +1186,8 @@ fn interrupted_tools_runs_leave_a_complete_cache_and_the_next_run_succeeds() {
     }
     write_probe_log("interrupt-tools", &found);
     for signal in ["INT", "KILL"] {
-        let probe = |point: &str| {
-            found
-                .iter()
-                .find(|f| f.starts_with(&format!("tools SIG{signal} Paused(\"{point}\")")))
-                .unwrap()
-        };
+        let probe =
+            |point: &str| finding(&found, &format!("tools SIG{signal} Paused(\"{point}\")"));
         // Killed mid-extraction: the previous cache stands.
         let extract = probe("extract");
         assert!(extract.contains("tools-cache/ previous"), "{extract}");
