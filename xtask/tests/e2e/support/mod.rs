@@ -1,0 +1,597 @@
+//! What the end-to-end tests share: scratch repositories, running the xtask,
+//! checks of a release, snapshots and a small disk of our own.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Mutex, MutexGuard};
+
+/// The image tags are global to the daemon: one scenario at a time.
+static DOCKER: Mutex<()> = Mutex::new(());
+
+pub fn serial() -> MutexGuard<'static, ()> {
+    DOCKER.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// A copy of the working tree (tracked and untracked, not ignored files) at
+/// target/e2e/<name>, committed with a fixed author and date so every copy
+/// of the same content has the same commit.
+pub fn scratch_repo(name: &str) -> PathBuf {
+    let dest = workspace().join("target/e2e").join(name);
+    if dest.exists() {
+        fs::remove_dir_all(&dest).unwrap();
+    }
+    let _ = fs::remove_file(dest.with_extension("log"));
+    fs::create_dir_all(&dest).unwrap();
+    let listing = git(
+        &workspace(),
+        &[
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+        ],
+    );
+    for rel in listing.split('\0').filter(|p| !p.is_empty()) {
+        let src = workspace().join(rel);
+        if !src.is_file() {
+            continue;
+        }
+        let dst = dest.join(rel);
+        fs::create_dir_all(dst.parent().unwrap()).unwrap();
+        fs::copy(&src, &dst).unwrap();
+    }
+    git(&dest, &["init", "-q"]);
+    git(&dest, &["add", "-A"]);
+    git(&dest, &["commit", "-q", "-m", "e2e"]);
+    dest
+}
+
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "user.name=e2e",
+            "-c",
+            "user.email=e2e@localhost",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_DATE", "2026-11-24T10:20:30+00:00")
+        .env("GIT_COMMITTER_DATE", "2026-11-24T10:20:30+00:00")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// `xtask <args>` on the scratch repo `root`, with none of the settings the
+/// caller's environment (a CI runner, say) may carry.
+pub fn xtask_command(root: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    cmd.args(args)
+        .current_dir(root)
+        .env("CARGO_MANIFEST_DIR", root.join("xtask"));
+    for var in [
+        "SKIP_TOOLS_CACHE",
+        "TOOLS_CACHE_HIT",
+        "GITHUB_ACTIONS",
+        "SOURCE_DATE_EPOCH",
+        "PERFSPECT_BUILDX_CACHE",
+        "PERFSPECT_DEBIAN_MIRROR",
+        "PERFSPECT_XTASK_PAUSE_AT",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+/// Runs `xtask <args>` on the scratch repo `root` with extra environment.
+pub fn xtask(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = xtask_command(root, args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    // Keep the log of every run next to the scratch repo, for post-mortems.
+    let log = root.with_extension("log");
+    let mut text = fs::read_to_string(&log).unwrap_or_default();
+    text += &format!("\n$ xtask {args:?} {env:?} -> {}\n", out.status);
+    text += &String::from_utf8_lossy(&out.stderr);
+    fs::write(&log, text).unwrap();
+    out
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[track_caller]
+pub fn ok(out: Output) -> String {
+    let err = stderr(&out);
+    assert!(out.status.success(), "xtask failed:\n{}", tail(&err));
+    err
+}
+
+#[track_caller]
+pub fn fails(out: Output) -> String {
+    let err = stderr(&out);
+    assert!(
+        !out.status.success(),
+        "xtask succeeded but should have failed:\n{}",
+        tail(&err)
+    );
+    err
+}
+
+pub fn tail(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
+}
+
+pub fn run(program: &str, args: &[&str]) -> String {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+pub fn sha256(path: &Path) -> String {
+    run("sha256sum", &[path.to_str().unwrap()])
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+pub fn flip_byte(path: &Path, offset: usize) {
+    let mut bytes = fs::read(path).unwrap();
+    bytes[offset] ^= 0xff;
+    fs::write(path, bytes).unwrap();
+}
+
+pub fn cache_is_intact(root: &Path) {
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&fs::read(root.join("tools-cache/manifest.json")).unwrap()).unwrap();
+    for (file, sha) in manifest["files"].as_object().unwrap() {
+        assert_eq!(&sha256(&root.join("tools-cache").join(file)), sha, "{file}");
+    }
+}
+
+/// sha256 of every file in `dir`, by name.
+pub fn snapshot(dir: &Path) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                sha256(&e.path()),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+pub fn check_output(dir: &Path, program: &str, args: &[&str]) -> String {
+    let out = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{program} {args:?} in {}: {text}",
+        dir.display()
+    );
+    text
+}
+
+/// Asserts `other` holds the same files as `reference`, byte for byte; when
+/// not, diffoscope explains each difference in the failure message.
+pub fn same_release(reference: &Path, other: &Path, what: &str) {
+    let (a, b) = (snapshot(reference), snapshot(other));
+    if a == b {
+        return;
+    }
+    let mut report = format!(
+        "the release built {what} differs from the first one:\nfirst: {a:?}\nthis: {b:?}\n"
+    );
+    for (name, sha) in &a {
+        if b.iter().any(|(n, s)| n == name && s == sha) {
+            continue;
+        }
+        let out = Command::new("diffoscope")
+            .args(["--text", "-", "--max-report-size", "20000"])
+            .arg(reference.join(name))
+            .arg(other.join(name))
+            .output();
+        report += &match out {
+            Ok(out) => String::from_utf8_lossy(&out.stdout).into_owned(),
+            Err(e) => format!("{name} differs (diffoscope could not run: {e})\n"),
+        };
+    }
+    panic!("{report}");
+}
+
+/// Every artifact of dist/ as the release promises it.
+pub fn check_dist(root: &Path) {
+    let dist = root.join("dist");
+    let names: Vec<String> = snapshot(&dist).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        names,
+        [
+            "SHA256SUMS",
+            "manifest.json",
+            "oss_source.tgz",
+            "perfspect-aarch64.tgz",
+            "perfspect-aarch64.tgz.md5.txt",
+            "perfspect.tgz",
+            "perfspect.tgz.md5.txt",
+        ]
+    );
+    check_output(
+        &dist,
+        "md5sum",
+        &[
+            "-c",
+            "perfspect.tgz.md5.txt",
+            "perfspect-aarch64.tgz.md5.txt",
+        ],
+    );
+    let sums = check_output(&dist, "sha256sum", &["-c", "SHA256SUMS"]);
+    assert_eq!(
+        sums.lines().filter(|l| l.ends_with(": OK")).count(),
+        6,
+        "{sums}"
+    );
+    assert_eq!(
+        sha256(&dist.join("oss_source.tgz")),
+        sha256(&root.join("tools-cache/oss_source.tgz"))
+    );
+
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&fs::read(dist.join("manifest.json")).unwrap()).unwrap();
+    let commit = git(root, &["rev-parse", "--short=8", "HEAD"])
+        .trim()
+        .to_string();
+    let expected = serde_json::json!({
+        "version": fs::read_to_string(root.join("version.txt")).unwrap().trim(),
+        "date": git(root, &["show", "-s", "--format=%cd", "--date=format:%Y-%m-%d", "HEAD"]).trim(),
+        "time": git(root, &["show", "-s", "--format=%cd", "--date=format:%H:%M:%S", "HEAD"]).trim(),
+        "commit": commit,
+    });
+    assert_eq!(manifest, expected);
+
+    let unpack = root.with_extension("unpack");
+    for (tarball, arch, file_says) in [
+        ("perfspect.tgz", "x86_64", "x86-64"),
+        ("perfspect-aarch64.tgz", "aarch64", "ARM aarch64"),
+    ] {
+        let bytes = fs::read(dist.join(tarball)).unwrap();
+        let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes.as_slice()));
+        let mut paths = Vec::new();
+        for entry in archive.entries().unwrap() {
+            let entry = entry.unwrap();
+            let h = entry.header();
+            assert_eq!((h.uid().unwrap(), h.gid().unwrap()), (0, 0));
+            paths.push(entry.path().unwrap().to_string_lossy().into_owned());
+        }
+        assert_eq!(
+            paths,
+            [
+                "perfspect/",
+                "perfspect/LICENSE",
+                "perfspect/NOTICE",
+                "perfspect/THIRD_PARTY_PROGRAMS",
+                "perfspect/perfspect",
+                "perfspect/tools/",
+                "perfspect/tools/aarch64/",
+                "perfspect/tools/x86_64/",
+            ]
+        );
+        if unpack.exists() {
+            fs::remove_dir_all(&unpack).unwrap();
+        }
+        fs::create_dir_all(&unpack).unwrap();
+        tar::Archive::new(flate2::read::GzDecoder::new(bytes.as_slice()))
+            .unpack(&unpack)
+            .unwrap();
+        let bin = unpack.join("perfspect/perfspect");
+        let file = run("file", &[bin.to_str().unwrap()]);
+        assert!(
+            file.contains(file_says) && file.contains("static"),
+            "{tarball}: {file}"
+        );
+        let version = if arch == "x86_64" {
+            run(bin.to_str().unwrap(), &["--version"])
+        } else {
+            run("qemu-aarch64-static", &[bin.to_str().unwrap(), "--version"])
+        };
+        let stamp = format!(
+            "{}_{}_{commit}",
+            expected["version"].as_str().unwrap(),
+            expected["date"].as_str().unwrap()
+        );
+        assert!(
+            version.contains(&stamp),
+            "{tarball}: `{version}` lacks {stamp}"
+        );
+    }
+    fs::remove_dir_all(&unpack).unwrap();
+}
+
+/// The packaged perfspect, run on this host with its embedded tools: every
+/// command, and the aarch64 binary's report under qemu.
+pub fn exercise_packaged_binaries(root: &Path) {
+    let unpack = root.with_extension("run");
+    let _ = fs::remove_dir_all(&unpack);
+    for tarball in ["perfspect.tgz", "perfspect-aarch64.tgz"] {
+        let dir = unpack.join(tarball);
+        fs::create_dir_all(&dir).unwrap();
+        let bytes = fs::read(root.join("dist").join(tarball)).unwrap();
+        tar::Archive::new(flate2::read::GzDecoder::new(bytes.as_slice()))
+            .unpack(&dir)
+            .unwrap();
+    }
+    let x86 = unpack.join("perfspect.tgz/perfspect/perfspect");
+    let x86 = x86.to_str().unwrap();
+    let tools = run(x86, &["tools", "list", "--format", "json"]);
+    let tools: serde_json::Value = serde_json::from_str(&tools).unwrap();
+    let list = tools["tools"].as_array().unwrap();
+    let names: Vec<&str> = list.iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["perf", "fio"], "{tools}");
+    assert!(list.iter().all(|t| t["source"] == "embedded"), "{tools}");
+
+    let report: serde_json::Value =
+        serde_json::from_str(&run(x86, &["report", "--format", "json"])).unwrap();
+    assert!(
+        report["cpu"].is_object() && report["memory"].is_object(),
+        "{report}"
+    );
+
+    let metrics = run(x86, &["metrics", "--duration", "2", "--format", "json"]);
+    let metrics: serde_json::Value = serde_json::from_str(&metrics).unwrap();
+    assert!(metrics.is_object(), "{metrics}");
+
+    let scratch = unpack.join("fio-dir");
+    fs::create_dir_all(&scratch).unwrap();
+    let bench = run(
+        x86,
+        &[
+            "benchmark",
+            "--storage",
+            "--dir",
+            scratch.to_str().unwrap(),
+            "--size",
+            "16M",
+            "--runtime",
+            "1",
+            "--format",
+            "json",
+        ],
+    );
+    let bench: serde_json::Value = serde_json::from_str(&bench).unwrap();
+    assert!(bench.is_object(), "{bench}");
+    assert_eq!(
+        fs::read_dir(&scratch).unwrap().count(),
+        0,
+        "the benchmark left files behind"
+    );
+
+    let arm = unpack.join("perfspect-aarch64.tgz/perfspect/perfspect");
+    let report = run(
+        "qemu-aarch64-static",
+        &[arm.to_str().unwrap(), "report", "--format", "json"],
+    );
+    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+    assert!(report["cpu"].is_object(), "{report}");
+
+    // The same binary with one byte of its embedded fio altered after the
+    // build: perfspect checks what it extracted and refuses to run it.
+    let fio = fs::read(root.join("tools-cache/bin/x86_64/fio")).unwrap();
+    let mut binary = fs::read(x86).unwrap();
+    let at = binary
+        .windows(fio.len())
+        .position(|w| w == fio.as_slice())
+        .expect("the packaged binary embeds tools-cache's fio");
+    binary[at + fio.len() / 2] ^= 0xff;
+    let tampered = unpack.join("tampered-perfspect");
+    fs::write(&tampered, binary).unwrap();
+    run("chmod", &["755", tampered.to_str().unwrap()]);
+    let out = Command::new(&tampered)
+        .args(["benchmark", "--storage", "--dir"])
+        .arg(&scratch)
+        .args(["--size", "16M", "--runtime", "1"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && err.contains("checksum mismatch for fio")
+            && err.contains("refusing to run it"),
+        "{err}"
+    );
+    assert_eq!(fs::read_dir(&scratch).unwrap().count(), 0);
+    fs::remove_dir_all(&unpack).unwrap();
+}
+
+/// A scratch repo whose target/dist-build is seeded from the first dist test's
+/// (the container compiles at the same fixed paths, so the copy is warm).
+pub fn warm_repo(name: &str) -> PathBuf {
+    let root = scratch_repo(name);
+    let warm = workspace().join("target/e2e/dist-a/target/dist-build");
+    if warm.is_dir() {
+        fs::create_dir_all(root.join("target")).unwrap();
+        run(
+            "cp",
+            &[
+                "-a",
+                warm.to_str().unwrap(),
+                root.join("target/dist-build").to_str().unwrap(),
+            ],
+        );
+    }
+    root
+}
+
+/// Containers of ours, running or not (every one carries the owner label).
+pub fn our_containers() -> String {
+    run(
+        "docker",
+        &[
+            "ps",
+            "--all",
+            "--quiet",
+            "--filter",
+            "label=org.perfspect.owner",
+        ],
+    )
+}
+
+/// Images of ours that no tag names any more.
+pub fn our_dangling_images() -> String {
+    ["org.perfspect.tools.key", "org.perfspect.builder.key"]
+        .iter()
+        .map(|label| {
+            run(
+                "docker",
+                &[
+                    "images",
+                    "--quiet",
+                    "--filter",
+                    "dangling=true",
+                    "--filter",
+                    &format!("label={label}"),
+                ],
+            )
+        })
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+/// sha256 of every file under `dir`, by relative path (empty when absent).
+pub fn snapshot_tree(dir: &Path) -> Vec<(String, String)> {
+    if !dir.exists() {
+        return Vec::new();
+    }
+    let list = run("find", &[dir.to_str().unwrap(), "-type", "f"]);
+    let mut files: Vec<(String, String)> = list
+        .lines()
+        .map(|p| {
+            let rel = Path::new(p).strip_prefix(dir).unwrap();
+            (rel.display().to_string(), sha256(Path::new(p)))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// A run's stderr lines, each with when it arrived, and whether it succeeded.
+pub type TimedRun = (Vec<(std::time::Instant, String)>, bool);
+
+/// Starts `xtask <command>` in `root`; the handle yields its timed output.
+pub fn spawn_timed(root: &Path, command: &str) -> std::thread::JoinHandle<TimedRun> {
+    use std::io::{BufRead, BufReader};
+    let mut child = xtask_command(root, &[command])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        let lines = BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .map(|line| (std::time::Instant::now(), line))
+            .collect();
+        (lines, child.wait().unwrap().success())
+    })
+}
+
+/// A tmpfs of `size` at target/e2e/<name>, unmounted when dropped: a small
+/// disk of our own (mounting needs root, as CI is).
+pub struct SmallDisk(pub PathBuf);
+
+impl SmallDisk {
+    pub fn mount(name: &str, size: &str) -> SmallDisk {
+        let mount = workspace().join("target/e2e").join(name);
+        // A mount a crashed earlier run left (usually there is none).
+        let _ = Command::new("umount")
+            .arg(&mount)
+            .stderr(std::process::Stdio::null())
+            .status();
+        let _ = fs::remove_dir_all(&mount);
+        fs::create_dir_all(&mount).unwrap();
+        run(
+            "mount",
+            &[
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size}"),
+                "tmpfs",
+                mount.to_str().unwrap(),
+            ],
+        );
+        SmallDisk(mount)
+    }
+
+    /// Takes all but 1 MiB of the free space, as another program filling
+    /// the disk would.
+    pub fn fill(&self) {
+        let out = run("df", &["-B1", "--output=avail", self.0.to_str().unwrap()]);
+        let free: u64 = out.lines().nth(1).unwrap().trim().parse().unwrap();
+        let ballast = self.0.join("ballast");
+        run(
+            "fallocate",
+            &[
+                "-l",
+                &(free - (1 << 20)).to_string(),
+                ballast.to_str().unwrap(),
+            ],
+        );
+    }
+
+    pub fn empty(&self) {
+        let _ = fs::remove_file(self.0.join("ballast"));
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// The probes' findings, one line each, for the closing note.
+pub fn write_probe_log(name: &str, lines: &[String]) {
+    let path = workspace()
+        .join("target/e2e")
+        .join(format!("{name}.probes"));
+    fs::write(path, lines.join("\n") + "\n").unwrap();
+}
