@@ -2,9 +2,9 @@
 //! time (one warm-up, then several counted runs; min / median / max), written
 //! to target/bench/bench.json.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
@@ -25,8 +25,13 @@ const GOALS: [(&str, f64); 7] = [
 ];
 
 impl flags::Bench {
-    pub fn run(self, sh: &Shell) -> Result<()> {
+    pub fn run(self, checkout: &Shell) -> Result<()> {
         let runs = self.runs.max(1);
+        // Everything is measured in a copy: an edit, a rebuild or an
+        // interruption never touches the checkout.
+        let copy = workspace_copy(checkout)?;
+        let sh = &Shell::new()?;
+        sh.change_dir(&copy);
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut figures: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
 
@@ -41,11 +46,11 @@ impl flags::Bench {
             repeat(runs, 1, || time(sh, &cargo, &["dist"], &[]))?,
         );
         eprintln!("bench: package_vs_tar_gzip");
-        figures.insert("package_vs_tar_gzip", package_ratio(sh, runs)?);
+        figures.insert("package_vs_tar_gzip", package_ratio(sh, &copy, runs)?);
         eprintln!("bench: dist_edit_s");
-        figures.insert("dist_edit_s", dist_edit(sh, &cargo, runs)?);
+        figures.insert("dist_edit_s", dist_edit(sh, &copy, &cargo, runs)?);
         eprintln!("bench: xtask_build_s");
-        let xtask_target = crate::target_dir().join("bench/xtask-build");
+        let xtask_target = copy.join("target/bench/xtask-build");
         let target_arg = xtask_target.display().to_string();
         figures.insert(
             "xtask_build_s",
@@ -67,7 +72,7 @@ impl flags::Bench {
             })?,
         );
         if self.cold {
-            let clone = fresh_clone(sh)?;
+            let clone = fresh_clone(checkout)?;
             eprintln!("bench: tools_cold_s (one run: several minutes)");
             let env = [(
                 "CARGO_MANIFEST_DIR",
@@ -132,10 +137,10 @@ fn time(sh: &Shell, program: &str, args: &[&str], env: &[(&str, String)]) -> Res
     Ok(elapsed)
 }
 
-/// `cargo dist` after an edit of one perfspect source file; the file is
-/// restored afterwards, on failure too, and dist/ rebuilt from the clean tree.
-fn dist_edit(sh: &Shell, cargo: &str, runs: usize) -> Result<Vec<f64>> {
-    let path = crate::project_root().join("perfspect/src/main.rs");
+/// `cargo dist` after an edit of one perfspect source file (in the copy); the
+/// file is restored afterwards, on failure too, and dist/ rebuilt from it.
+fn dist_edit(sh: &Shell, copy: &Path, cargo: &str, runs: usize) -> Result<Vec<f64>> {
+    let path = copy.join("perfspect/src/main.rs");
     let original = fs::read(&path).context("reading perfspect/src/main.rs")?;
     let mut n = 0;
     let result = repeat(runs, 1, || {
@@ -152,16 +157,16 @@ fn dist_edit(sh: &Shell, cargo: &str, runs: usize) -> Result<Vec<f64>> {
 
 /// In-process packaging of the x86_64 tarball's files over `tar -czf` of the
 /// same files, pair by pair.
-fn package_ratio(sh: &Shell, runs: usize) -> Result<Vec<f64>> {
-    let root = crate::project_root();
-    let binary = crate::target_dir().join("dist-build/x86_64-unknown-linux-gnu/release/perfspect");
+fn package_ratio(sh: &Shell, copy: &Path, runs: usize) -> Result<Vec<f64>> {
+    let root = copy;
+    let binary = copy.join("target/dist-build/x86_64-unknown-linux-gnu/release/perfspect");
     let docs = Docs {
         license: fs::read(root.join("LICENSE"))?,
         notice: fs::read(root.join("NOTICE"))?,
         third_party: b"bench".to_vec(),
     };
     let content = fs::read(&binary).context("reading the x86_64 binary: run `cargo dist` first")?;
-    let dir = crate::target_dir().join("bench/package");
+    let dir = copy.join("target/bench/package");
     let _ = fs::remove_dir_all(&dir);
     let tree = dir.join("perfspect");
     fs::create_dir_all(tree.join("tools/x86_64"))?;
@@ -183,6 +188,69 @@ fn package_ratio(sh: &Shell, runs: usize) -> Result<Vec<f64>> {
         let theirs = start.elapsed().as_secs_f64();
         Ok(ours / theirs)
     })
+}
+
+/// The checkout's files (tracked and untracked, not ignored) mirrored into
+/// target/bench/work and committed there, with tools-cache/ and the warm
+/// build outputs copied the first time. The copy persists between benches so
+/// its own target/ stays warm; files that differ are rewritten, files the
+/// checkout no longer has removed.
+fn workspace_copy(sh: &Shell) -> Result<PathBuf> {
+    let root = crate::project_root();
+    let dest = crate::target_dir().join("bench/work");
+    fs::create_dir_all(&dest)?;
+    let listing = cmd!(sh, "git ls-files -z --cached --others --exclude-standard")
+        .quiet()
+        .read()
+        .context("listing the checkout's files with git")?;
+    let files: BTreeSet<&str> = listing.split('\0').filter(|p| !p.is_empty()).collect();
+    for rel in &files {
+        let (src, dst) = (root.join(rel), dest.join(rel));
+        let Ok(content) = fs::read(&src) else {
+            continue;
+        };
+        if fs::read(&dst).ok().as_deref() != Some(content.as_slice()) {
+            fs::create_dir_all(dst.parent().expect("a file has a parent"))?;
+            fs::write(&dst, &content).with_context(|| format!("copying {rel} for the bench"))?;
+            fs::set_permissions(&dst, fs::metadata(&src)?.permissions())?;
+        }
+    }
+    let sh_copy = Shell::new()?;
+    sh_copy.change_dir(&dest);
+    if !dest.join(".git").exists() {
+        cmd!(sh_copy, "git init -q").quiet().run()?;
+    }
+    let tracked = cmd!(sh_copy, "git ls-files -z").quiet().read()?;
+    for rel in tracked.split('\0').filter(|p| !p.is_empty()) {
+        if !files.contains(rel) {
+            let _ = fs::remove_file(dest.join(rel));
+        }
+    }
+    cmd!(sh_copy, "git add -A").quiet().run()?;
+    let changed = !cmd!(sh_copy, "git status --porcelain")
+        .quiet()
+        .read()?
+        .is_empty();
+    if changed {
+        cmd!(
+            sh_copy,
+            "git -c user.name=bench -c user.email=bench@localhost commit -q --allow-empty -m bench"
+        )
+        .quiet()
+        .run()?;
+    }
+    let manifest = |dir: &Path| fs::read(dir.join("tools-cache/manifest.json")).ok();
+    if manifest(&root) != manifest(&dest) {
+        let _ = fs::remove_dir_all(dest.join("tools-cache"));
+    }
+    for warm in ["tools-cache", "target/dist-build", "target/vendor"] {
+        let (src, dst) = (root.join(warm), dest.join(warm));
+        if src.is_dir() && !dst.exists() {
+            fs::create_dir_all(dst.parent().expect("has a parent"))?;
+            cmd!(sh, "cp -a --reflink=auto {src} {dst}").quiet().run()?;
+        }
+    }
+    Ok(dest)
 }
 
 /// A copy of HEAD in target/bench/cold, for the cold figures.

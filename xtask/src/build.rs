@@ -1,5 +1,5 @@
-//! Stage 3, the build container: compiles perfspect for x86_64 and aarch64 in
-//! perfspect-builder:v1, offline, unprivileged, with the checkout read-only and
+//! Stage 4, build: a container of the builder image (run by id) compiles
+//! perfspect for x86_64 and aarch64, offline, unprivileged, with the checkout read-only and
 //! the compiled outputs kept in target/dist-build/ between runs.
 
 use std::fs;
@@ -9,7 +9,8 @@ use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 use xshell::{Shell, cmd};
 
-use crate::docker::{self, BUILDER_IMAGE, ContainerRun, Mount};
+use crate::docker::{self, ContainerRun, Mount};
+use crate::failure;
 use crate::package::Binaries;
 use crate::tools_cache::hex;
 
@@ -41,8 +42,8 @@ fn vendor(sh: &Shell) -> Result<()> {
         .output()
         .context("running cargo vendor failed")?;
     if !out.status.success() {
-        let why = docker::reason(&out.stderr, "cargo vendor failed");
-        let fix = if docker::mentions_disk_full(&why) {
+        let why = failure::reason(&out.stderr, "cargo vendor failed");
+        let fix = if failure::mentions_disk_full(&why) {
             ""
         } else {
             ": check that the crate registry is reachable"
@@ -54,7 +55,12 @@ fn vendor(sh: &Shell) -> Result<()> {
 }
 
 /// The `docker run` that compiles both targets.
-pub fn plan(version_string: &str, epoch: u64, user: &str) -> ContainerRun {
+pub fn container_run(
+    builder_id: &str,
+    version_string: &str,
+    epoch: u64,
+    user: &str,
+) -> ContainerRun {
     let mut command: Vec<String> = [
         "cargo",
         "build",
@@ -80,7 +86,7 @@ pub fn plan(version_string: &str, epoch: u64, user: &str) -> ContainerRun {
             crate::checkout_id(),
             std::process::id()
         ),
-        image: BUILDER_IMAGE.into(),
+        image: builder_id.into(),
         user: user.into(),
         mounts: vec![
             Mount {
@@ -113,12 +119,18 @@ pub fn plan(version_string: &str, epoch: u64, user: &str) -> ContainerRun {
     }
 }
 
-pub fn run(sh: &Shell, version_string: &str, epoch: u64) -> Result<(Binaries, String)> {
+pub fn run(
+    sh: &Shell,
+    builder_id: &str,
+    version_string: &str,
+    epoch: u64,
+) -> Result<(Binaries, String)> {
     vendor(sh)?;
     fs::create_dir_all(build_dir()).context("creating target/dist-build")?;
     let uid = cmd!(sh, "id -u").quiet().read()?;
     let gid = cmd!(sh, "id -g").quiet().read()?;
-    let run = plan(
+    let run = container_run(
+        builder_id,
         version_string,
         epoch,
         &format!("{}:{}", uid.trim(), gid.trim()),
@@ -141,7 +153,7 @@ mod tests {
 
     #[test]
     fn build_is_offline_frozen_and_for_both_targets() {
-        let args = plan("3.0.0_2026-11-24_1a2b3c4d", 42, "1000:1000").args();
+        let args = container_run("sha256:b1d", "3.0.0_2026-11-24_1a2b3c4d", 42, "1000:1000").args();
         let line = args.join(" ");
         assert!(
             line.contains("cargo build --release --frozen --package perfspect"),
@@ -162,5 +174,7 @@ mod tests {
             "{line}"
         );
         assert!(args.contains(&"--network=none".to_string()));
+        // The builder is run by id: no name another checkout can move.
+        assert!(args.contains(&"sha256:b1d".to_string()), "{line}");
     }
 }

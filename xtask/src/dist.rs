@@ -1,4 +1,4 @@
-//! `cargo dist`: tools, builder, build and package, into a complete dist/.
+//! `cargo dist`: tools, builder, build, check and package, into a complete dist/.
 
 use std::fs;
 
@@ -7,17 +7,16 @@ use xshell::Shell;
 
 use crate::package::{self, Docs};
 use crate::staging::Staging;
-use crate::{build, builder, flags, git, lock, preflight, stage, tools};
+use crate::{build, builder, embedded, flags, git, lock, preflight, stage, tools};
 
 impl flags::Dist {
     pub fn run(self, sh: &Shell) -> Result<()> {
         // Everything that can be refused is checked before the first stage.
         let version = git::read_version()?;
         let commit = git::head(sh)?;
-        let tools_env = tools::Env::from_process()?;
-        package::source_date_epoch()?;
         let _lock = lock::acquire(sh)?;
-        preflight::check(sh, &self.base.base_image)?;
+        let settings = &self.settings;
+        preflight::check(sh, &settings.base.base_image)?;
         let version_string = git::version_string(&version, &commit);
         if commit.dirty {
             eprintln!(
@@ -25,14 +24,12 @@ impl flags::Dist {
             );
         }
 
-        let base = &self.base.base_image;
-        let manifest = stage::run("tools", || {
-            tools::ensure(sh, base, self.no_cache, &tools_env)
+        let (manifest, tools_image) = stage::run("tools", || tools::ensure(sh, settings))?;
+        let builder_id = stage::run("builder", || builder::ensure(sh, settings, &tools_image))?;
+        let binaries = stage::run("build", || {
+            build::run(sh, &builder_id, &version_string, commit.epoch)
         })?;
-        stage::run("builder", || {
-            builder::ensure(sh, base, &tools_env.mirror_args())
-        })?;
-        let binaries = stage::run("build", || build::run(sh, &version_string, commit.epoch))?;
+        stage::run("check", || embedded::check(sh, &binaries, &manifest))?;
         stage::run("package", || {
             let root = crate::project_root();
             let docs = Docs {
@@ -42,7 +39,8 @@ impl flags::Dist {
             };
             let out = Staging::fresh("dist")?;
             let oss = crate::tools_cache_dir().join("oss_source.tgz");
-            package::write_all(out.path(), &binaries, &docs, &version, &commit, &oss)?;
+            let mtime = self.source_date_epoch.0.unwrap_or(commit.epoch);
+            package::write_all(out.path(), &binaries, &docs, &version, &commit, mtime, &oss)?;
             out.replace(&crate::dist_dir())?;
             Ok(((), format!("dist/ holds release {version_string}")))
         })

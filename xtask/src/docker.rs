@@ -7,15 +7,29 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
+use crate::failure::{DISK_FULL, mentions_disk_full, reason};
+
 pub const DEFAULT_BASE_IMAGE: &str = "debian:bookworm";
+/// The names people and scripts know. The pipeline itself never reads an
+/// image through them: another checkout on the same engine may move them at
+/// any moment. It uses content tags (`content_tag`) and image ids instead.
 pub const TOOLS_IMAGE: &str = "perfspect-tools:v1";
 pub const BUILDER_IMAGE: &str = "perfspect-builder:v1";
+pub const TOOLS_REPO: &str = "perfspect-tools";
+pub const BUILDER_REPO: &str = "perfspect-builder";
 /// Label carrying the tools cache key an image was made for.
 pub const TOOLS_KEY_LABEL: &str = "org.perfspect.tools.key";
 /// Label carrying the inputs digest a builder image was made from.
 pub const BUILDER_KEY_LABEL: &str = "org.perfspect.builder.key";
 /// Label on every container we start, so leftovers of a killed run can be found.
 pub const OWNER_LABEL: &str = "org.perfspect.owner";
+
+/// The tag naming an image by what is in it (`key`, a sha256 of its inputs or
+/// content): two checkouts only ever share it when they would build the same
+/// image, so another run moving it cannot change what this run gets.
+pub fn content_tag(repo: &str, key: &str) -> String {
+    format!("{repo}:{}", &key[..key.len().min(24)])
+}
 
 /// Where `docker buildx` keeps its layer cache between runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,7 +43,21 @@ pub enum BuildxCache {
     Inline,
 }
 
+/// The default: GitHub's cache, scoped to the tools.
+impl Default for BuildxCache {
+    fn default() -> BuildxCache {
+        BuildxCache::Gha {
+            scope: "perfspect-tools".into(),
+        }
+    }
+}
+
 impl BuildxCache {
+    /// As a clap value parser: the error is the message alone.
+    pub fn parse_setting(value: &str) -> Result<BuildxCache, String> {
+        BuildxCache::parse(Some(value)).map_err(|e| e.to_string())
+    }
+
     /// Reads `PERFSPECT_BUILDX_CACHE`: `gha` (default), `gha:<scope>`, `local:<dir>` or `inline`.
     pub fn parse(value: Option<&str>) -> Result<BuildxCache> {
         let default_scope = "perfspect-tools".to_string();
@@ -62,9 +90,9 @@ impl BuildxCache {
                 let dir = dir.display();
                 vec![
                     "--cache-from".into(),
-                    format!("type=local,src={dir}"),
+                    format!("type=local,{}", csv_field(&format!("src={dir}"))),
                     "--cache-to".into(),
-                    format!("type=local,dest={dir},mode=max"),
+                    format!("type=local,{},mode=max", csv_field(&format!("dest={dir}"))),
                 ]
             }
             BuildxCache::Inline => vec!["--cache-to".into(), "type=inline".into()],
@@ -79,7 +107,7 @@ impl BuildxCache {
 
 /// How an image is built: plain `docker build`, or `docker buildx build` with a layer cache.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Builder {
+pub enum BuildCommand {
     Plain,
     Buildx(BuildxCache),
 }
@@ -87,7 +115,7 @@ pub enum Builder {
 /// One image build, described completely before anything runs.
 #[derive(Debug, Clone)]
 pub struct ImageBuild {
-    pub builder: Builder,
+    pub builder: BuildCommand,
     pub dockerfile: PathBuf,
     pub context: PathBuf,
     pub tag: String,
@@ -95,6 +123,9 @@ pub struct ImageBuild {
     pub labels: Vec<(String, String)>,
     /// Ignore Docker's layer cache (`--no-cache`).
     pub no_cache: bool,
+    /// Where Docker writes the id of the image it built (`--iidfile`): the
+    /// run refers to that id, not to the tag another run could move.
+    pub iidfile: PathBuf,
 }
 
 impl ImageBuild {
@@ -102,11 +133,11 @@ impl ImageBuild {
         let mut args: Vec<String> = match &self.builder {
             // The default builder (docker driver) sees local images such as the
             // tools image, whichever builder `docker buildx use` selected.
-            Builder::Plain => vec!["build".into(), "--builder=default".into()],
-            Builder::Buildx(_) => vec!["buildx".into(), "build".into(), "--load".into()],
+            BuildCommand::Plain => vec!["build".into(), "--builder=default".into()],
+            BuildCommand::Buildx(_) => vec!["buildx".into(), "build".into(), "--load".into()],
         };
         args.push("--progress=plain".into());
-        if let Builder::Buildx(cache) = &self.builder {
+        if let BuildCommand::Buildx(cache) = &self.builder {
             args.extend(cache.args());
         }
         if self.no_cache {
@@ -122,6 +153,8 @@ impl ImageBuild {
             args.push("--label".into());
             args.push(format!("{k}={v}"));
         }
+        args.push("--iidfile".into());
+        args.push(self.iidfile.display().to_string());
         args.push("--tag".into());
         args.push(self.tag.clone());
         args.push(self.context.display().to_string());
@@ -135,6 +168,30 @@ pub struct Mount {
     pub host: PathBuf,
     pub container: String,
     pub read_only: bool,
+}
+
+impl Mount {
+    /// `--mount=...`: Docker reads the value as one CSV record, so a field
+    /// holding a comma, a quote or a line break is quoted, quotes doubled.
+    pub fn arg(&self) -> String {
+        let mut fields = vec![
+            "type=bind".to_string(),
+            csv_field(&format!("source={}", self.host.display())),
+            csv_field(&format!("target={}", self.container)),
+        ];
+        if self.read_only {
+            fields.push("readonly".into());
+        }
+        format!("--mount={}", fields.join(","))
+    }
+}
+
+fn csv_field(field: &str) -> String {
+    if field.contains([',', '"', '\n', '\r']) || field.starts_with(' ') {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_string()
+    }
 }
 
 /// One `docker run` of a short-lived, unprivileged, network-less container.
@@ -171,12 +228,7 @@ impl ContainerRun {
         args.push(format!("--label={OWNER_LABEL}={}", self.owner));
         args.push(format!("--user={}", self.user));
         for m in &self.mounts {
-            let ro = if m.read_only { ",readonly" } else { "" };
-            args.push(format!(
-                "--mount=type=bind,source={},target={}{ro}",
-                m.host.display(),
-                m.container
-            ));
+            args.push(m.arg());
         }
         for (k, v) in &self.env {
             args.push(format!("--env={k}={v}"));
@@ -196,6 +248,7 @@ pub fn run_container(sh: &Shell, run: &ContainerRun) -> Result<()> {
     let args = run.args();
     let (ok, hint) = stream(cmd!(sh, "docker {args...}"))?;
     if !ok {
+        engine_still_there(sh, "the build container ran")?;
         match hint {
             Some(hint) => bail!("container {} failed: {hint}", run.name),
             None => bail!("container {} failed: see its output above", run.name),
@@ -204,8 +257,9 @@ pub fn run_container(sh: &Shell, run: &ContainerRun) -> Result<()> {
     Ok(())
 }
 
-pub fn build_image(sh: &Shell, build: &ImageBuild) -> Result<()> {
-    if let Builder::Buildx(cache) = &build.builder {
+/// Builds the image and returns its id, read from the `--iidfile` Docker wrote.
+pub fn build_image(sh: &Shell, build: &ImageBuild) -> Result<String> {
+    if let BuildCommand::Buildx(cache) = &build.builder {
         let driver = buildx_driver(sh)?;
         if !cache.supported_by(&driver) {
             bail!(
@@ -217,6 +271,7 @@ pub fn build_image(sh: &Shell, build: &ImageBuild) -> Result<()> {
     let args = build.args();
     let (ok, hint) = stream(cmd!(sh, "docker {args...}"))?;
     if !ok {
+        engine_still_there(sh, &format!("{} was built", build.tag))?;
         match hint {
             Some(hint) => bail!("building image {} failed: {hint}", build.tag),
             None => bail!(
@@ -225,9 +280,86 @@ pub fn build_image(sh: &Shell, build: &ImageBuild) -> Result<()> {
             ),
         }
     }
+    let id = std::fs::read_to_string(&build.iidfile)
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| s.starts_with("sha256:"));
+    let _ = std::fs::remove_file(&build.iidfile);
+    let id = id.with_context(|| {
+        format!(
+            "docker built {} but wrote no image id to {}: rerun",
+            build.tag,
+            build.iidfile.display()
+        )
+    })?;
     // The image this tag named before is now dangling: remove it.
     remove_dangling_images(sh);
+    Ok(id)
+}
+
+/// After a docker command failed: if the daemon cannot be reached any more,
+/// that is the failure to report (the command's own output only says it lost
+/// its connection), with the fix.
+pub fn engine_still_there(sh: &Shell, during: &str) -> Result<()> {
+    if server_version(sh).is_err() {
+        bail!(
+            "the Docker daemon stopped answering while {during}: start it again (`cargo xtask setup` starts it) and rerun; the previous outputs are untouched"
+        );
+    }
     Ok(())
+}
+
+/// A file for `--iidfile`, private to this run.
+pub fn iidfile(what: &str) -> PathBuf {
+    let dir = crate::target_dir().join("xtask-iid");
+    let _ = std::fs::create_dir_all(&dir);
+    dir.join(format!("{what}-{}", std::process::id()))
+}
+
+/// Points `name` at the image `id` (for people and scripts: the pipeline
+/// never reads an image back through this name).
+pub fn tag(sh: &Shell, id: &str, name: &str) -> Result<()> {
+    let out = cmd!(sh, "docker tag {id} {name}")
+        .quiet()
+        .ignore_status()
+        .output()
+        .context("running docker tag failed")?;
+    if !out.status.success() {
+        engine_still_there(sh, &format!("{name} was tagged"))?;
+        bail!(
+            "tagging {id} as {name} failed: {}",
+            reason(&out.stderr, "docker tag failed")
+        );
+    }
+    Ok(())
+}
+
+/// The id of `image` and the value of its `label`, in one inspection; None
+/// when the image is absent.
+pub fn image_id_and_label(
+    sh: &Shell,
+    image: &str,
+    label: &str,
+) -> Option<(String, Option<String>)> {
+    let format = format!("{{{{.Id}}}}\t{{{{index .Config.Labels \"{label}\"}}}}");
+    let out = cmd!(sh, "docker image inspect --format {format} {image}")
+        .quiet()
+        .ignore_stderr()
+        .read()
+        .ok()?;
+    parse_id_and_label(&out)
+}
+
+pub fn parse_id_and_label(out: &str) -> Option<(String, Option<String>)> {
+    let (id, label) = out.trim_end_matches(['\n', '\r']).split_once('\t')?;
+    let id = id.trim();
+    let label = label.trim();
+    id.starts_with("sha256:").then(|| {
+        (
+            id.to_string(),
+            (!label.is_empty() && label != "<no value>").then(|| label.to_string()),
+        )
+    })
 }
 
 /// Runs a docker command with its output shown as it comes, and returns
@@ -253,29 +385,6 @@ fn stream(cmd: xshell::Cmd<'_>) -> Result<(bool, Option<String>)> {
     }
     let status = child.wait().context("waiting for docker failed")?;
     Ok((status.success(), hint))
-}
-
-/// How a full disk reads in the output of the tools we run (cargo, ld,
-/// docker cp, apt) and in Rust's own I/O errors.
-pub const DISK_FULL: &str = "no space left on device";
-
-pub fn mentions_disk_full(text: &str) -> bool {
-    text.to_ascii_lowercase().contains(DISK_FULL)
-}
-
-/// The reason a failed command gave on stderr: its first `error:` line (cargo
-/// puts notes after it), else its last line.
-pub fn reason(stderr: &[u8], fallback: &str) -> String {
-    let text = String::from_utf8_lossy(stderr);
-    let lines = || text.lines().map(str::trim).filter(|l| !l.is_empty());
-    lines()
-        .find_map(|l| {
-            let head = l.get(..6)?;
-            head.eq_ignore_ascii_case("error:").then(|| l[6..].trim())
-        })
-        .or_else(|| lines().next_back())
-        .unwrap_or(fallback)
-        .to_string()
 }
 
 /// The message of an `error: ...` line our Dockerfiles print, as BuildKit
@@ -314,18 +423,6 @@ pub fn parse_driver(inspect: &str) -> Option<String> {
         .lines()
         .find_map(|l| l.strip_prefix("Driver:"))
         .map(|d| d.trim().to_string())
-}
-
-/// The value of `label` on `image`, or None when the image or the label is absent.
-pub fn image_label(sh: &Shell, image: &str, label: &str) -> Option<String> {
-    let format = format!("{{{{index .Config.Labels \"{label}\"}}}}");
-    let out = cmd!(sh, "docker image inspect --format {format} {image}")
-        .quiet()
-        .ignore_stderr()
-        .read()
-        .ok()?;
-    let out = out.trim();
-    (!out.is_empty() && out != "<no value>").then(|| out.to_string())
 }
 
 /// The content-addressed id of `image`, or None when it is absent.
@@ -400,6 +497,7 @@ pub fn copy_from_image(
             .output()
             .context("running docker cp failed")?;
         if !out.status.success() {
+            engine_still_there(sh, "the tools were copied out of their image")?;
             let why = reason(&out.stderr, "docker cp failed");
             bail!("copying {path} out of {image} failed: {why}");
         }
@@ -434,6 +532,32 @@ pub fn remove_dangling_images(sh: &Shell) {
     }
 }
 
+/// `docker pull`; false when no registry answers (setup then makes the image).
+pub fn pull(sh: &Shell, image: &str) -> bool {
+    cmd!(sh, "docker pull --quiet {image}").run().is_ok()
+}
+
+/// `docker import` of a root file system tarball as `image`.
+pub fn import(sh: &Shell, tarball: &str, image: &str) -> Result<()> {
+    cmd!(sh, "docker import {tarball} {image}")
+        .run()
+        .context("docker import failed")
+}
+
+/// Runs `script` with sh in a throwaway container of `image`, with `out`
+/// mounted at /out (setup uses it to download packages with apt).
+pub fn run_script(sh: &Shell, image: &str, out: &Path, script: &str) -> Result<()> {
+    let mount = Mount {
+        host: out.to_path_buf(),
+        container: "/out".into(),
+        read_only: false,
+    }
+    .arg();
+    cmd!(sh, "docker run --rm {mount} {image} sh -c {script}")
+        .run()
+        .context("the throwaway container failed")
+}
+
 /// Removes containers a killed run of ours left behind (created for copying, or still running a build).
 pub fn remove_leftover_containers(sh: &Shell, owner: &str) {
     let filter = format!("label={OWNER_LABEL}={owner}");
@@ -462,7 +586,7 @@ pub fn remove_leftover_containers(sh: &Shell, owner: &str) {
 mod tests {
     use super::*;
 
-    fn tools_build(builder: Builder, no_cache: bool) -> ImageBuild {
+    fn tools_build(builder: BuildCommand, no_cache: bool) -> ImageBuild {
         ImageBuild {
             builder,
             dockerfile: "tools/build.Dockerfile".into(),
@@ -471,22 +595,134 @@ mod tests {
             build_args: vec![("FIO_VERSION".into(), "3.33-3".into())],
             labels: vec![(TOOLS_KEY_LABEL.into(), "abc".into())],
             no_cache,
+            iidfile: "/t/iid".into(),
         }
     }
 
     #[test]
     fn plain_build_args() {
         assert_eq!(
-            tools_build(Builder::Plain, false).args().join(" "),
+            tools_build(BuildCommand::Plain, false).args().join(" "),
             "build --builder=default --progress=plain --file tools/build.Dockerfile --build-arg FIO_VERSION=3.33-3 \
-             --label org.perfspect.tools.key=abc --tag perfspect-tools:v1 tools"
+             --label org.perfspect.tools.key=abc --iidfile /t/iid --tag perfspect-tools:v1 tools"
         );
+    }
+
+    fn mount(host: &str) -> String {
+        Mount {
+            host: host.into(),
+            container: "/src".into(),
+            read_only: true,
+        }
+        .arg()
+    }
+
+    #[test]
+    fn mount_paths_are_quoted_as_docker_reads_csv() {
+        assert_eq!(
+            mount("/home/a/perfspect"),
+            "--mount=type=bind,source=/home/a/perfspect,target=/src,readonly"
+        );
+        // Spaces, `=`, colons and non-ASCII need nothing: the value is one CSV
+        // record split on commas only.
+        assert_eq!(
+            mount("/w/my dir/a=b:c/é"),
+            "--mount=type=bind,source=/w/my dir/a=b:c/é,target=/src,readonly"
+        );
+        assert_eq!(
+            mount("/w/a,b"),
+            "--mount=type=bind,\"source=/w/a,b\",target=/src,readonly"
+        );
+        assert_eq!(
+            mount("/w/say \"hi\", 'x'"),
+            "--mount=type=bind,\"source=/w/say \"\"hi\"\", 'x'\",target=/src,readonly"
+        );
+    }
+
+    /// The same reading Docker does (Go's encoding/csv, one record): a
+    /// quoted field ends at a lone quote, a doubled quote is one quote.
+    fn read_csv(record: &str) -> Vec<String> {
+        let mut fields = vec![String::new()];
+        let mut chars = record.chars().peekable();
+        let mut quoted = false;
+        while let Some(c) = chars.next() {
+            match (c, quoted) {
+                ('"', false) if fields.last().unwrap().is_empty() => quoted = true,
+                ('"', true) if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    fields.last_mut().unwrap().push('"');
+                }
+                ('"', true) => quoted = false,
+                (',', false) => fields.push(String::new()),
+                (c, _) => fields.last_mut().unwrap().push(c),
+            }
+        }
+        fields
+    }
+
+    #[test]
+    fn every_odd_path_reads_back_whole() {
+        let long = format!("/w/{}", "deep/".repeat(60));
+        for path in [
+            "/w/a,b,,c",
+            "/w/\"q\"",
+            "/w/,\"",
+            "/w/ lead",
+            "/w/tab\there",
+            "/w/日本語, spaces = eq",
+            long.as_str(),
+        ] {
+            let arg = mount(path);
+            let fields = read_csv(arg.strip_prefix("--mount=").unwrap());
+            assert_eq!(
+                fields,
+                [
+                    "type=bind",
+                    &format!("source={path}"),
+                    "target=/src",
+                    "readonly"
+                ],
+                "{arg}"
+            );
+        }
+    }
+
+    #[test]
+    fn content_tags_name_the_content_not_the_run() {
+        let key = "aa".repeat(32);
+        assert_eq!(
+            content_tag(TOOLS_REPO, &key),
+            format!("perfspect-tools:{}", &key[..24])
+        );
+        assert_ne!(
+            content_tag(TOOLS_REPO, &key),
+            content_tag(TOOLS_REPO, &"ab".repeat(32))
+        );
+        assert_eq!(content_tag(TOOLS_REPO, "src-1"), "perfspect-tools:src-1");
+    }
+
+    #[test]
+    fn id_and_label_come_from_one_inspection() {
+        assert_eq!(
+            parse_id_and_label("sha256:abc\tkey1\n"),
+            Some(("sha256:abc".into(), Some("key1".into())))
+        );
+        assert_eq!(
+            parse_id_and_label("sha256:abc\t<no value>\n"),
+            Some(("sha256:abc".into(), None))
+        );
+        assert_eq!(
+            parse_id_and_label("sha256:abc\t\n"),
+            Some(("sha256:abc".into(), None))
+        );
+        assert_eq!(parse_id_and_label(""), None);
+        assert_eq!(parse_id_and_label("Error: No such image"), None);
     }
 
     #[test]
     fn no_cache_is_passed_to_docker() {
         assert!(
-            tools_build(Builder::Plain, true)
+            tools_build(BuildCommand::Plain, true)
                 .args()
                 .contains(&"--no-cache".to_string())
         );
@@ -495,7 +731,9 @@ mod tests {
     #[test]
     fn buildx_with_gha_cache() {
         let cache = BuildxCache::parse(None).unwrap();
-        let args = tools_build(Builder::Buildx(cache), false).args().join(" ");
+        let args = tools_build(BuildCommand::Buildx(cache), false)
+            .args()
+            .join(" ");
         assert!(
             args.starts_with("buildx build --load --progress=plain "),
             "{args}"
@@ -513,7 +751,9 @@ mod tests {
     #[test]
     fn buildx_with_local_cache() {
         let cache = BuildxCache::parse(Some("local:/tmp/c")).unwrap();
-        let args = tools_build(Builder::Buildx(cache), false).args().join(" ");
+        let args = tools_build(BuildCommand::Buildx(cache), false)
+            .args()
+            .join(" ");
         assert!(
             args.contains("--cache-from type=local,src=/tmp/c"),
             "{args}"
@@ -541,22 +781,6 @@ mod tests {
                 .unwrap()
                 .supported_by("docker-container")
         );
-    }
-
-    #[test]
-    fn a_failed_command_s_reason_is_its_error_line() {
-        let cargo = b"error: no matching package named `anyhow` found\nlocation searched: registry\n\n  As a reminder, you're using offline mode\n";
-        assert_eq!(
-            reason(cargo, "x"),
-            "no matching package named `anyhow` found"
-        );
-        let cp = b"write /x/fio: no space left on device\n";
-        assert_eq!(reason(cp, "x"), "write /x/fio: no space left on device");
-        assert_eq!(
-            reason(b"Error: No such container:path: c:/bin\n", "x"),
-            "No such container:path: c:/bin"
-        );
-        assert_eq!(reason(b"\n", "docker cp failed"), "docker cp failed");
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! The command line: each variant's doc comment is its help text.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgAction, Args, Parser, Subcommand};
+
+use crate::docker::BuildxCache;
+use crate::settings;
 
 /// Release build of perfspect: tools image, builder image, build container, dist/.
 #[derive(Debug, Parser)]
@@ -24,36 +27,79 @@ pub enum Command {
     Bench(Bench),
 }
 
-/// Options every stage that touches Docker shares.
+/// The base image of every stage.
 #[derive(Debug, Clone, Args)]
-pub struct Base {
+pub struct BaseImage {
     /// Base image of every stage; made locally with debootstrap by `setup` when no registry answers.
-    #[arg(long, env = "PERFSPECT_BASE_IMAGE", default_value = crate::docker::DEFAULT_BASE_IMAGE)]
+    #[arg(long, env = settings::BASE_IMAGE, default_value = crate::docker::DEFAULT_BASE_IMAGE)]
     pub base_image: String,
+}
+
+/// What steers the image builds, each flag also read from its variable.
+#[derive(Debug, Clone, Default, Args)]
+pub struct BuildSettings {
+    #[command(flatten)]
+    pub base: BaseImage,
+    /// Rebuild the tools from source, ignoring tools-cache/ and Docker's layer cache.
+    #[arg(long, env = settings::SKIP_TOOLS_CACHE, value_parser = settings::skip_tools_cache,
+          num_args = 0..=1, default_value = "0", default_missing_value = "1", action = ArgAction::Set)]
+    pub no_cache: bool,
+    /// CI restored tools-cache/ (it is still verified; a bad one is reported and rebuilt).
+    #[arg(long, env = settings::TOOLS_CACHE_HIT, value_parser = settings::tools_cache_hit,
+          num_args = 0..=1, default_value = "0", default_missing_value = "1", action = ArgAction::Set)]
+    pub ci_cache_restored: bool,
+    /// A tools-stage miss builds with `docker buildx build --load` and a layer cache.
+    #[arg(long, env = settings::GITHUB_ACTIONS, value_parser = settings::github_actions,
+          num_args = 0..=1, default_value = "0", default_missing_value = "1", action = ArgAction::Set)]
+    pub github_actions: bool,
+    /// The buildx layer cache: `gha` (default), `gha:<scope>`, `local:<dir>` or `inline`.
+    #[arg(long, env = settings::BUILDX_CACHE, value_parser = BuildxCache::parse_setting,
+          default_value = "gha")]
+    pub buildx_cache: BuildxCache,
+    /// Debian mirror the image builds fetch packages and the pinned sources from.
+    #[arg(long, env = settings::DEBIAN_MIRROR, value_parser = settings::debian_mirror,
+          default_value = "")]
+    pub debian_mirror: String,
+}
+
+impl Default for BaseImage {
+    fn default() -> BaseImage {
+        BaseImage {
+            base_image: crate::docker::DEFAULT_BASE_IMAGE.into(),
+        }
+    }
+}
+
+impl BuildSettings {
+    /// The DEBIAN_MIRROR build argument, when a mirror was chosen.
+    pub fn mirror_args(&self) -> Vec<(String, String)> {
+        (!self.debian_mirror.is_empty())
+            .then(|| ("DEBIAN_MIRROR".to_string(), self.debian_mirror.clone()))
+            .into_iter()
+            .collect()
+    }
 }
 
 #[derive(Debug, Args)]
 pub struct Setup {
     #[command(flatten)]
-    pub base: Base,
+    pub base: BaseImage,
 }
 
 #[derive(Debug, Args)]
 pub struct Tools {
-    /// Rebuild the tools from source, ignoring tools-cache/ and Docker's layer cache (same as SKIP_TOOLS_CACHE=1).
-    #[arg(long)]
-    pub no_cache: bool,
     #[command(flatten)]
-    pub base: Base,
+    pub settings: BuildSettings,
 }
 
 #[derive(Debug, Args)]
 pub struct Dist {
-    /// Rebuild the tools from source, ignoring tools-cache/ and Docker's layer cache (same as SKIP_TOOLS_CACHE=1).
-    #[arg(long)]
-    pub no_cache: bool,
     #[command(flatten)]
-    pub base: Base,
+    pub settings: BuildSettings,
+    /// Modification time of the archive entries, in seconds (default: HEAD's commit time).
+    #[arg(long, env = settings::SOURCE_DATE_EPOCH, value_parser = settings::source_date_epoch,
+          default_value = "")]
+    pub source_date_epoch: settings::Epoch,
 }
 
 #[derive(Debug, Args)]
@@ -79,6 +125,43 @@ mod tests {
     #[test]
     fn verify_cli() {
         super::Cli::command().debug_assert();
+    }
+
+    /// Every variable the xtask reads is a flag's `env`, so `--help` shows it.
+    #[test]
+    fn every_setting_is_documented_by_a_flag() {
+        let mut documented = Vec::new();
+        for sub in super::Cli::command().get_subcommands() {
+            for arg in sub.get_arguments() {
+                if let Some(env) = arg.get_env() {
+                    documented.push(env.to_string_lossy().into_owned());
+                }
+            }
+        }
+        for var in crate::settings::ALL {
+            if var == crate::settings::PAUSE_AT {
+                continue; // a test hook, not a setting
+            }
+            assert!(documented.iter().any(|d| d == var), "{var} has no flag");
+        }
+    }
+
+    #[test]
+    fn a_bad_setting_is_refused_at_parse_time_naming_it() {
+        use clap::Parser;
+        let err = super::Cli::try_parse_from(["xtask", "dist", "--source-date-epoch", "soon"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("SOURCE_DATE_EPOCH is `soon`"), "{err}");
+        // Every command parses with no flag and no variable set.
+        for cmd in ["setup", "tools", "dist", "clean-tools-cache", "bench"] {
+            super::Cli::try_parse_from(["xtask", cmd]).unwrap();
+        }
+        let cli = super::Cli::try_parse_from(["xtask", "tools", "--no-cache"]).unwrap();
+        let super::Command::Tools(tools) = cli.command else {
+            panic!()
+        };
+        assert!(tools.settings.no_cache);
     }
 
     #[test]

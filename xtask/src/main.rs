@@ -1,9 +1,17 @@
 //! The perfspect release build: `cargo xtask <command>` (see `flags.rs`).
 //!
-//! The pipeline reads in module order: preflight checks the host, tools builds
-//! or reuses the external tools (with tools_cache deciding), builder makes the
-//! build environment, build compiles perfspect in a container, package writes
-//! the artifacts, and dist composes them into `dist/`.
+//! `dist` runs the pipeline, one module per stage, in this order (README
+//! numbers them the same):
+//! 1. `preflight`: the host can run the build;
+//! 2. `tools`: the external tools, with `tools_cache` deciding;
+//! 3. `builder`: the build environment image;
+//! 4. `build`: perfspect compiled in a container;
+//! 5. `embedded`: the tools each binary embeds are the cache's;
+//! 6. `package`: the artifacts, swapped into `dist/` whole.
+//!
+//! Around them: `docker` is the only module that runs docker, `settings` and
+//! `flags` the command line and variables, `failure` how failed commands
+//! explain themselves, `staging`/`lock`/`pause` the run's safety.
 
 mod bench;
 mod build;
@@ -11,12 +19,15 @@ mod builder;
 mod clean_tools_cache;
 mod dist;
 mod docker;
+mod embedded;
+mod failure;
 mod flags;
 mod git;
 mod lock;
 mod package;
 mod pause;
 mod preflight;
+mod settings;
 mod setup;
 mod stage;
 mod staging;
@@ -47,7 +58,7 @@ fn one_line(err: &anyhow::Error) -> String {
         cause
             .downcast_ref::<std::io::Error>()
             .is_some_and(|e| e.kind() == std::io::ErrorKind::StorageFull)
-    }) || docker::mentions_disk_full(&text);
+    }) || failure::mentions_disk_full(&text);
     if disk_full {
         format!(
             "{text}: the disk is full; free space beside the checkout ({}) or in Docker's data directory (`docker system prune`), then rerun",
@@ -59,7 +70,13 @@ fn one_line(err: &anyhow::Error) -> String {
 }
 
 fn try_main() -> anyhow::Result<()> {
-    let cli = flags::Cli::parse();
+    let cli = match flags::Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version print as clap renders them.
+        Err(err) if !err.use_stderr() => err.exit(),
+        // A usage error or a bad setting: one line, as every error here.
+        Err(err) => anyhow::bail!("{}", clap_one_line(&err)),
+    };
     let sh = Shell::new()?;
     sh.change_dir(project_root());
     match cli.command {
@@ -69,6 +86,20 @@ fn try_main() -> anyhow::Result<()> {
         flags::Command::CleanToolsCache(cmd) => cmd.run(&sh),
         flags::Command::Bench(cmd) => cmd.run(&sh),
     }
+}
+
+/// clap's message without its `error: ` prefix and usage tail, on one line.
+fn clap_one_line(err: &clap::Error) -> String {
+    let text = err.to_string();
+    let text = text.trim_start_matches("error: ");
+    text.split("\n\n")
+        .next()
+        .unwrap_or(text)
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The workspace root, one level above this crate. `cargo run` sets

@@ -1,4 +1,4 @@
-//! Stage 4, the artifacts of dist/, written in-process: reproducible tarballs
+//! Stage 6, package: the artifacts of dist/, written in-process: reproducible tarballs
 //! (sorted entries, root-owned, fixed modes, mtime from the commit, gzip
 //! header without name or time), their md5 lines, manifest.json and SHA256SUMS.
 
@@ -162,9 +162,9 @@ pub fn write_all(
     docs: &Docs,
     version: &str,
     commit: &Commit,
+    mtime: u64,
     oss_source: &Path,
 ) -> Result<()> {
-    let mtime = source_date_epoch()?.unwrap_or(commit.epoch);
     let archive = |binary: &Path, name: &str| -> Result<(String, Vec<u8>)> {
         let content = fs::read(binary).with_context(|| format!("reading {}", binary.display()))?;
         Ok((name.to_string(), tgz(&entries(content, docs), mtime)?))
@@ -208,17 +208,6 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
         .with_context(|| format!("writing {}", path.display()))?;
     f.sync_all()
         .with_context(|| format!("writing {}", path.display()))
-}
-
-/// SOURCE_DATE_EPOCH, when set, overrides the commit time as the archives' mtime.
-pub fn source_date_epoch() -> Result<Option<u64>> {
-    match std::env::var("SOURCE_DATE_EPOCH") {
-        Err(_) => Ok(None),
-        Ok(v) if v.trim().is_empty() => Ok(None),
-        Ok(v) => v.trim().parse().map(Some).map_err(|_| {
-            anyhow::anyhow!("SOURCE_DATE_EPOCH is `{v}`, not a number of seconds: fix or unset it")
-        }),
-    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-pub const VAR: &str = "PERFSPECT_XTASK_PAUSE_AT";
+use crate::settings::PAUSE_AT as VAR;
 
 /// Holds the run at `name` (for ten minutes, long enough for any test to
 /// signal it) when PERFSPECT_XTASK_PAUSE_AT=`name`; otherwise returns at once.

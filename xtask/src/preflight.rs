@@ -1,4 +1,4 @@
-//! Checks run before any stage: each failure is one line naming what is wrong
+//! Stage 1, preflight: checks run before anything else: each failure is one line naming what is wrong
 //! and the command that fixes it, and nothing has been written yet.
 
 use std::path::Path;

@@ -122,7 +122,7 @@ fn ensure_base_image(sh: &Shell, sudo: &str, image: &str, mirror: &str) -> Resul
         return Ok(());
     }
     say(&format!("pulling {image}"));
-    if cmd!(sh, "docker pull --quiet {image}").run().is_ok() {
+    if docker::pull(sh, image) {
         return Ok(());
     }
     let Some(suite) = debian_suite(image) else {
@@ -144,9 +144,7 @@ fn ensure_base_image(sh: &Shell, sudo: &str, image: &str, mirror: &str) -> Resul
         .run()
         .context("debootstrap failed: check the mirror in your apt sources answers")?;
         cmd!(sh, "{sudo} tar --numeric-owner -C {rootfs} -cf {tarball} .").run()?;
-        cmd!(sh, "docker import {tarball} {image}")
-            .run()
-            .context("docker import failed")?;
+        docker::import(sh, &tarball, image)?;
         Ok(())
     })();
     let tmp = tmp.trim();
@@ -174,14 +172,9 @@ fn ensure_buildx(sh: &Shell, sudo: &str, base_image: &str, mirror: &str) -> Resu
     let script = format!(
         "echo '{source}' > /etc/apt/sources.list && rm -f /etc/apt/sources.list.d/* && apt-get update -q && cd /out && apt-get download docker-buildx"
     );
-    let mount = format!("{tmp}:/out");
     let result = (|| -> Result<()> {
-        cmd!(
-            sh,
-            "docker run --rm --volume {mount} {base_image} sh -c {script}"
-        )
-        .run()
-        .context("downloading docker-buildx failed")?;
+        docker::run_script(sh, base_image, Path::new(tmp), &script)
+            .context("downloading docker-buildx failed")?;
         let debs: Vec<String> = std::fs::read_dir(tmp)?
             .flatten()
             .map(|e| e.path().display().to_string())
