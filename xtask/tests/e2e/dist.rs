@@ -9,7 +9,7 @@ fn dist_builds_every_artifact_byte_identical_on_every_rerun() {
     let _serial = serial();
     let a = scratch_repo("dist-a");
     let err = ok(xtask(&a, &["dist"], &[]));
-    for stage in ["tools", "builder", "build", "package"] {
+    for stage in ["tools", "builder", "build", "check", "package"] {
         assert!(
             err.contains(&format!("==> {stage}: started")),
             "{}",
@@ -21,6 +21,14 @@ fn dist_builds_every_artifact_byte_identical_on_every_rerun() {
             tail(&err)
         );
     }
+    // What the check stage compared is in the log, per architecture.
+    assert!(
+        err.contains(
+            "embedded tools match tools-cache/ by sha256 (x86_64: fio, perf; aarch64: fio, perf)"
+        ),
+        "{}",
+        tail(&err)
+    );
     check_dist(&a);
     exercise_packaged_binaries(&a);
     // The first release, kept aside to compare every later one with.

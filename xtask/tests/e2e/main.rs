@@ -6,9 +6,13 @@
 
 mod support;
 
+mod bench;
 mod concurrency;
 mod disk;
 mod dist;
+mod engine;
 mod interruption;
+mod paths;
 mod refusals;
+mod shared_engine;
 mod tools;

@@ -1,6 +1,10 @@
 //! What the end-to-end tests share: scratch repositories, running the xtask,
 //! checks of a release, snapshots and a small disk of our own.
 
+#[allow(dead_code)]
+#[path = "../../../src/settings.rs"]
+mod settings;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -86,15 +90,9 @@ pub fn xtask_command(root: &Path, args: &[&str]) -> Command {
     cmd.args(args)
         .current_dir(root)
         .env("CARGO_MANIFEST_DIR", root.join("xtask"));
-    for var in [
-        "SKIP_TOOLS_CACHE",
-        "TOOLS_CACHE_HIT",
-        "GITHUB_ACTIONS",
-        "SOURCE_DATE_EPOCH",
-        "PERFSPECT_BUILDX_CACHE",
-        "PERFSPECT_DEBIAN_MIRROR",
-        "PERFSPECT_XTASK_PAUSE_AT",
-    ] {
+    // Every setting the xtask reads, from its own list: a run sees only
+    // what the test gives it.
+    for var in settings::ALL {
         cmd.env_remove(var);
     }
     cmd
@@ -154,6 +152,11 @@ pub fn run(program: &str, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+pub fn sha256_bytes(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    format!("{:x}", sha2::Sha256::digest(bytes))
 }
 
 pub fn sha256(path: &Path) -> String {
@@ -594,4 +597,56 @@ pub fn write_probe_log(name: &str, lines: &[String]) {
         .join("target/e2e")
         .join(format!("{name}.probes"));
     fs::write(path, lines.join("\n") + "\n").unwrap();
+}
+
+/// Runs `xtask <args>` in `root` and calls `action` once, `after` the first
+/// stderr line containing `trigger`, with the run's process group. Returns the run's stderr, whether it
+/// succeeded, and whether the action ran (the run may end first).
+pub fn run_and_act_at(
+    root: &Path,
+    args: &[&str],
+    trigger: &str,
+    after: std::time::Duration,
+    action: impl FnOnce(i32),
+) -> (String, bool, bool) {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::CommandExt;
+    // Its own process group, so the action can signal the run and every
+    // process it started, as Ctrl-C in a terminal does.
+    let mut child = xtask_command(root, args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let group = child.id() as i32;
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let trigger = trigger.to_string();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains(&trigger) {
+                let _ = tx.send(());
+            }
+            text += &line;
+            text.push('\n');
+        }
+        text
+    });
+    let acted = match rx.recv() {
+        Ok(()) => {
+            std::thread::sleep(after);
+            action(group);
+            true
+        }
+        Err(_) => false,
+    };
+    let text = reader.join().unwrap();
+    let success = child.wait().unwrap().success();
+    let log = root.with_extension("log");
+    let mut all = fs::read_to_string(&log).unwrap_or_default();
+    all += &format!("\n$ xtask {args:?} (acted: {acted}) -> success {success}\n{text}");
+    fs::write(&log, all).unwrap();
+    (text, success, acted)
 }
