@@ -1,0 +1,71 @@
+//! What each fuzz target under `fuzz/` does with its input, here so that the
+//! regression test (`tests/fuzz_regressions.rs`) replays kept inputs through
+//! exactly the same code. Each asserts more than "does not panic" where the
+//! parser promises more.
+
+use crate::{docker, embedded, failure, settings, tools_cache};
+
+/// tools/versions.env: every pin parsed back is a valid KEY=VALUE.
+pub fn versions_env(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(pins) = tools_cache::parse_pins(text) {
+        assert!(!pins.is_empty());
+        for (key, value) in pins {
+            assert!(!key.is_empty() && !value.is_empty());
+            assert!(!key.contains('=') && !value.contains(char::is_whitespace));
+        }
+    }
+}
+
+/// tools-cache/manifest.json: whatever parses renders back to the same bytes.
+pub fn cache_manifest(data: &[u8]) {
+    if let Ok(manifest) = tools_cache::Manifest::parse(data) {
+        assert_eq!(manifest.render().as_bytes(), data);
+    }
+}
+
+/// What docker prints that the xtask reads: inspections, build output lines,
+/// failed commands' stderr, and the settings' values.
+pub fn docker_output(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    if let Some((id, _)) = docker::parse_id_and_label(&text) {
+        assert!(id.starts_with("sha256:"));
+    }
+    let _ = docker::parse_driver(&text);
+    for line in text.lines() {
+        if let Some(hint) = docker::error_hint(line) {
+            assert!(!hint.is_empty() && line.contains(hint));
+        }
+    }
+    let reason = failure::reason(data, "fallback");
+    assert!(!reason.contains('\n'));
+    let _ = docker::BuildxCache::parse(Some(&text));
+    let _ = settings::debian_mirror(&text);
+    let _ = settings::source_date_epoch(&text);
+    let _ = settings::skip_tools_cache(&text);
+}
+
+/// `perfspect tools list --format json`, as the check stage reads it.
+pub fn tool_list(data: &[u8]) {
+    if let Ok(listed) = embedded::parse_list(&String::from_utf8_lossy(data)) {
+        let _ = embedded::compare(
+            "x86_64",
+            &listed,
+            &tools_cache::Manifest {
+                key: String::new(),
+                files: Default::default(),
+                versions: Default::default(),
+            },
+        );
+    }
+}
+
+/// Each target by the name of its directory under fuzz/.
+pub const TARGETS: [(&str, fn(&[u8])); 4] = [
+    ("xtask_versions_env", versions_env),
+    ("xtask_cache_manifest", cache_manifest),
+    ("xtask_docker_output", docker_output),
+    ("xtask_tool_list", tool_list),
+];
