@@ -62,8 +62,11 @@ pub fn tool_list(data: &[u8]) {
     }
 }
 
+/// What a target does with one input.
+pub type Target = fn(&[u8]);
+
 /// Each target by the name of its directory under fuzz/.
-pub const TARGETS: [(&str, fn(&[u8])); 4] = [
+pub const TARGETS: [(&str, Target); 4] = [
     ("xtask_versions_env", versions_env),
     ("xtask_cache_manifest", cache_manifest),
     ("xtask_docker_output", docker_output),
