@@ -11,14 +11,20 @@ use crate::docker;
 use crate::flags;
 use crate::preflight::on_path;
 
-/// Programs setup provides, and the Debian package that provides each.
-const PACKAGES: [(&str, &str); 5] = [
+/// Programs (or, absolute, files) setup provides, and the Debian package
+/// that provides each.
+const PACKAGES: [(&str, &str); 8] = [
     ("dockerd", "docker.io"),
     ("qemu-aarch64-static", "qemu-user-static"),
     ("debootstrap", "debootstrap"),
     ("shellcheck", "shellcheck"),
     // Explains a reproducibility failure in the end-to-end tests.
     ("diffoscope", "diffoscope-minimal"),
+    // perfspect's tests: its HTML pages rendered in a real browser, its
+    // xlsx opened by a real reader, its metrics scraped by a real Prometheus.
+    ("chromium", "chromium"),
+    ("/usr/lib/python3/dist-packages/openpyxl", "python3-openpyxl"),
+    ("promtool", "prometheus"),
 ];
 /// Linters the test suite runs, from PyPI.
 const PYPI: [(&str, &str); 2] = [
@@ -54,7 +60,13 @@ fn say(line: &str) {
 fn install_packages(sh: &Shell, sudo: &str) -> Result<()> {
     let missing: Vec<&str> = PACKAGES
         .iter()
-        .filter(|(bin, _)| !on_sbin_path(bin))
+        .filter(|(bin, _)| {
+            if bin.starts_with('/') {
+                !Path::new(bin).exists()
+            } else {
+                !on_sbin_path(bin)
+            }
+        })
         .map(|(_, pkg)| *pkg)
         .collect();
     if missing.is_empty() {
