@@ -2,6 +2,7 @@
 
 mod benchmark;
 mod metrics;
+mod os;
 mod report;
 mod signals;
 mod tools;
