@@ -1,12 +1,11 @@
 //! The CPU group: identification, topology, frequencies, caches, ISA.
 
+use super::host::dmi;
 use super::model::{Section, Table, Val};
 use super::parse::{self, CpuTopo};
-use super::host::dmi;
 use super::system::{Sys, khz_to_mhz, numbered};
 use super::uarch;
 use std::collections::BTreeSet;
-
 
 /// Per-cache-index information gathered from all CPUs.
 struct CacheRow {
@@ -310,6 +309,7 @@ pub fn cpu(sys: &Sys, ci: &parse::CpuInfo) -> Section {
             ("total_bytes", "Total"),
         ],
         rows,
+        why_empty: None,
     });
     if ci.flags.is_empty() && ci.logical_cpus == 0 {
         s.notes.push("/proc/cpuinfo is not readable".into());

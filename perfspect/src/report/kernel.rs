@@ -61,6 +61,7 @@ pub fn kernel(sys: &Sys) -> Section {
         title: "Tunables",
         columns: vec![("name", "Name"), ("value", "Value")],
         rows,
+        why_empty: None,
     });
     s
 }

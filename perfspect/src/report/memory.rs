@@ -96,6 +96,7 @@ pub fn numa(sys: &Sys) -> Section {
             ("distances", "Distances"),
         ],
         rows,
+        why_empty: None,
     });
     s
 }

@@ -12,6 +12,7 @@ pub mod model;
 mod network;
 pub mod parse;
 mod power;
+pub mod render;
 mod security;
 mod storage;
 mod system;
@@ -20,56 +21,112 @@ pub mod uarch;
 use crate::util;
 use anyhow::{Context, Result};
 use model::Report;
+pub use render::Format;
 use std::collections::BTreeSet;
-use std::path::Path;
 pub use system::Sys;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    Txt,
-    Json,
-    Html,
+/// `perfspect report` arguments.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Output format; repeat or separate with commas for several
+    #[arg(long, short = 'f', value_enum, value_delimiter = ',')]
+    format: Vec<Format>,
+    /// Write report.<format> files into this existing directory instead of stdout
+    #[arg(long, short = 'o', value_name = "DIR")]
+    output: Option<std::path::PathBuf>,
+    /// Only this table or section (its JSON key, e.g. dimms, nic, cpu)
+    #[arg(long, value_name = "NAME")]
+    table: Option<String>,
 }
 
-impl Format {
-    fn file_name(self) -> &'static str {
-        match self {
-            Format::Txt => "report.txt",
-            Format::Json => "report.json",
-            Format::Html => "report.html",
-        }
-    }
-}
-
-pub fn cmd(formats: &[Format], output: Option<&Path>) -> Result<()> {
-    let mut formats: Vec<Format> = if formats.is_empty() {
+pub fn cmd(args: &Args) -> Result<()> {
+    let output = args.output.as_deref();
+    let mut formats: Vec<Format> = if args.format.is_empty() {
         vec![Format::Txt]
     } else {
-        formats.to_vec()
+        args.format.clone()
     };
     let mut seen = BTreeSet::new();
     formats.retain(|f| seen.insert(*f as u8));
     if let Some(dir) = output {
         util::check_writable_dir(dir, "output directory")?;
     }
-    let report = collect(&Sys::new());
+    if formats.contains(&Format::Xlsx)
+        && output.is_none()
+        && std::io::IsTerminal::is_terminal(&std::io::stdout())
+    {
+        return Err(util::UsageError(
+            "xlsx is binary: give --output DIR or redirect stdout to a file".into(),
+        )
+        .into());
+    }
+    let mut report = collect(&Sys::new());
+    if let Some(name) = &args.table {
+        select(&mut report, name)?;
+    }
     for f in formats {
-        let text = match f {
-            Format::Txt => model::to_text(&report),
-            Format::Json => serde_json::to_string_pretty(&model::to_json(&report))? + "\n",
-            Format::Html => model::to_html(&report),
-        };
+        let bytes = render::render(&report, f)?;
         match output {
             Some(dir) => {
                 let path = dir.join(f.file_name());
-                std::fs::write(&path, text)
+                std::fs::write(&path, &bytes)
                     .with_context(|| format!("cannot write {}", path.display()))?;
                 eprintln!("wrote {}", path.display());
             }
-            None => util::print_out(&text)?,
+            None => write_stdout(&bytes)?,
         }
     }
     Ok(())
+}
+
+/// Keeps only the section or table named `name` (a JSON key).
+fn select(report: &mut model::Report, name: &str) -> Result<()> {
+    if report.sections.iter().any(|s| s.key == name) {
+        report.sections.retain(|s| s.key == name);
+        return Ok(());
+    }
+    if report
+        .sections
+        .iter()
+        .any(|s| s.tables.iter().any(|t| t.key == name))
+    {
+        report
+            .sections
+            .retain(|s| s.tables.iter().any(|t| t.key == name));
+        for s in &mut report.sections {
+            s.fields.clear();
+            s.notes.clear();
+            s.tables.retain(|t| t.key == name);
+        }
+        return Ok(());
+    }
+    let mut names: Vec<&str> = report
+        .sections
+        .iter()
+        .flat_map(|s| std::iter::once(s.key).chain(s.tables.iter().map(|t| t.key)))
+        .collect();
+    names.sort();
+    names.dedup();
+    Err(util::UsageError(format!(
+        "no table named '{name}'; tables: {}",
+        names.join(", ")
+    ))
+    .into())
+}
+
+/// Bytes to stdout; a closed pipe (`| head`) is not an error.
+fn write_stdout(bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|_| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
+fn in_group(group: &'static str, mut s: model::Section) -> model::Section {
+    s.group = group;
+    s
 }
 
 pub fn collect(sys: &Sys) -> Report {
@@ -79,15 +136,15 @@ pub fn collect(sys: &Sys) -> Report {
         .or_else(|| sys.read("/etc/hostname"))
         .unwrap_or_else(|| "unknown".into());
     let sections = vec![
-        host::host(sys, &hostname, &cpuinfo),
-        cpu::cpu(sys, &cpuinfo),
-        power::power(sys),
-        memory::memory(sys),
-        memory::numa(sys),
-        storage::storage(sys),
-        network::network(sys),
-        security::vulnerabilities(sys),
-        kernel::kernel(sys),
+        in_group("Summary", host::host(sys, &hostname, &cpuinfo)),
+        in_group("CPU", cpu::cpu(sys, &cpuinfo)),
+        in_group("Power", power::power(sys)),
+        in_group("Memory", memory::memory(sys)),
+        in_group("Memory", memory::numa(sys)),
+        in_group("Storage", storage::storage(sys)),
+        in_group("Network", network::network(sys)),
+        in_group("Security", security::vulnerabilities(sys)),
+        in_group("Software", kernel::kernel(sys)),
     ];
     Report {
         version: crate::VERSION.to_string(),
@@ -257,4 +314,3 @@ mod tests {
         assert!(model::to_text(&r).contains("(none found)"));
     }
 }
-

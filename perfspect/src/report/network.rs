@@ -59,6 +59,7 @@ pub fn network(sys: &Sys) -> Section {
             ("addresses", "Addresses"),
         ],
         rows,
+        why_empty: None,
     });
     s
 }

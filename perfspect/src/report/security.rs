@@ -42,6 +42,7 @@ pub fn vulnerabilities(sys: &Sys) -> Section {
         title: "Status",
         columns: vec![("name", "Vulnerability"), ("status", "Status")],
         rows,
+        why_empty: None,
     });
     s
 }

@@ -78,6 +78,7 @@ pub fn storage(sys: &Sys) -> Section {
             ("numa_node", "NUMA node"),
         ],
         rows,
+        why_empty: None,
     });
     s.tables.push(filesystems(sys));
     s
@@ -158,6 +159,7 @@ fn filesystems(sys: &Sys) -> Table {
             Val::opt_bytes(sizes.map(|s| s.0)),
             Val::opt_bytes(sizes.map(|s| s.1)),
             Val::Bool(ro),
+            Val::text(opts.clone()),
         ]);
     }
     Table {
@@ -170,8 +172,9 @@ fn filesystems(sys: &Sys) -> Table {
             ("size_bytes", "Size"),
             ("available_bytes", "Available"),
             ("read_only", "Read-only"),
+            ("options", "Mount options"),
         ],
         rows,
+        why_empty: None,
     }
 }
-
