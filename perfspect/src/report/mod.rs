@@ -253,7 +253,7 @@ mod tests {
     fn report_from_fake_aarch64_root() {
         let root = graviton2_root();
         let r = collect(&Sys::at(root.clone()));
-        let j = model::to_json(&r);
+        let j = render::json::to_json(&r);
         std::fs::remove_dir_all(&root).unwrap();
         assert_eq!(j["host"]["hostname"], "ip-10-0-0-1");
         assert_eq!(j["host"]["os"], "Debian GNU/Linux 12 (bookworm)");
@@ -292,10 +292,11 @@ mod tests {
         assert_eq!(j["vulnerabilities"]["vulnerable_count"], 1);
         assert!(j["power"]["governor"].is_null());
         // The other renderings of the same data.
-        let t = model::to_text(&r);
+        let t = render::txt::to_text(&r);
         assert!(t.contains("AWS Graviton2 (Neoverse N1)"));
-        assert!(t.contains("unknown"));
-        let h = model::to_html(&r);
+        assert!(t.contains(model::MISSING));
+        assert!(!t.contains("unknown"));
+        let h = render::html::to_html(&r);
         assert!(h.contains("<section id=\"cpu\">"));
     }
 
@@ -306,11 +307,11 @@ mod tests {
         std::fs::create_dir_all(&root).unwrap();
         let r = collect(&Sys::at(root.clone()));
         std::fs::remove_dir_all(&root).unwrap();
-        let j = model::to_json(&r);
+        let j = render::json::to_json(&r);
         assert_eq!(j["host"]["hostname"], "unknown");
         assert!(j["cpu"]["model"].is_null());
         assert!(j["memory"]["total_bytes"].is_null());
         assert_eq!(j["storage"]["devices"].as_array().unwrap().len(), 0);
-        assert!(model::to_text(&r).contains("(none found)"));
+        assert!(render::txt::to_text(&r).contains("(none found)"));
     }
 }
