@@ -51,3 +51,9 @@ pub fn addresses() -> BTreeMap<String, Vec<String>> {
     }
     map
 }
+
+/// The effective user id.
+pub fn euid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}

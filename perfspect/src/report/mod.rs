@@ -11,9 +11,12 @@ mod memory;
 pub mod model;
 mod network;
 pub mod parse;
+mod platform;
 mod power;
+mod probe;
 pub mod render;
 mod security;
+mod smbios;
 mod storage;
 mod system;
 pub mod uarch;
@@ -135,17 +138,26 @@ pub fn collect(sys: &Sys) -> Report {
         .read("/proc/sys/kernel/hostname")
         .or_else(|| sys.read("/etc/hostname"))
         .unwrap_or_else(|| "unknown".into());
-    let sections = vec![
-        in_group("Summary", host::host(sys, &hostname, &cpuinfo)),
+    let platform = platform::Platform::read(sys);
+    let meminfo = parse::parse_meminfo(&sys.read_raw("/proc/meminfo").unwrap_or_default());
+    let mut sections = vec![in_group("Summary", host::host(sys, &hostname, &cpuinfo))];
+    sections.extend(
+        platform
+            .sections(sys)
+            .into_iter()
+            .map(|s| in_group("Summary", s)),
+    );
+    sections.extend([
         in_group("CPU", cpu::cpu(sys, &cpuinfo)),
         in_group("Power", power::power(sys)),
         in_group("Memory", memory::memory(sys)),
         in_group("Memory", memory::numa(sys)),
+        in_group("Memory", platform.dimms(meminfo.get("MemTotal").copied())),
         in_group("Storage", storage::storage(sys)),
         in_group("Network", network::network(sys)),
         in_group("Security", security::vulnerabilities(sys)),
         in_group("Software", kernel::kernel(sys)),
-    ];
+    ]);
     Report {
         version: crate::VERSION.to_string(),
         generated: util::now_utc_iso(),
