@@ -1,4 +1,5 @@
-//! The kernel tunables upstream shows, and the clock source.
+//! The kernel tunables upstream shows, and the clock source (network
+//! sysctls are in the Network group).
 
 use super::model::{Section, Table, Val};
 use super::system::Sys;
@@ -31,13 +32,6 @@ const TUNABLES: &[(&str, &str)] = &[
     ("vm.max_map_count", "/proc/sys/vm/max_map_count"),
     ("vm.nr_hugepages", "/proc/sys/vm/nr_hugepages"),
     ("fs.file-max", "/proc/sys/fs/file-max"),
-    ("net.core.somaxconn", "/proc/sys/net/core/somaxconn"),
-    ("net.core.rmem_max", "/proc/sys/net/core/rmem_max"),
-    ("net.core.wmem_max", "/proc/sys/net/core/wmem_max"),
-    (
-        "net.ipv4.tcp_congestion_control",
-        "/proc/sys/net/ipv4/tcp_congestion_control",
-    ),
 ];
 
 pub fn kernel(sys: &Sys) -> Section {

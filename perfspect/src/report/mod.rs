@@ -5,6 +5,7 @@
 //! becomes "unknown" or an absent row, never an error.
 
 mod cpu;
+mod devices;
 mod host;
 mod kernel;
 mod memory;
@@ -17,6 +18,7 @@ mod probe;
 pub mod render;
 mod security;
 mod smbios;
+mod software;
 mod storage;
 mod system;
 pub mod uarch;
@@ -140,6 +142,26 @@ pub fn collect(sys: &Sys) -> Report {
         .unwrap_or_else(|| "unknown".into());
     let platform = platform::Platform::read(sys);
     let meminfo = parse::parse_meminfo(&sys.read_raw("/proc/meminfo").unwrap_or_default());
+    // The groups that run tools run at once, each tool with its own timeout.
+    let (software, (pci, pci_note), nics) = std::thread::scope(|sc| {
+        let sw = sc.spawn(|| software::software(sys));
+        let net = sc.spawn(|| {
+            let pci = devices::pci(sys);
+            let models = pci
+                .0
+                .iter()
+                .filter_map(|d| Some((d.slot.clone(), d.device.clone()?)))
+                .collect();
+            (pci, network::nics(sys, &models))
+        });
+        let (pci, nics) = net.join().unwrap_or_else(|_| {
+            (
+                (Vec::new(), Some("lspci probe panicked".into())),
+                Vec::new(),
+            )
+        });
+        (sw.join().ok(), pci, nics)
+    });
     let mut sections = vec![in_group("Summary", host::host(sys, &hostname, &cpuinfo))];
     sections.extend(
         platform
@@ -147,16 +169,24 @@ pub fn collect(sys: &Sys) -> Report {
             .into_iter()
             .map(|s| in_group("Summary", s)),
     );
+    sections.extend(software.map(|s| in_group("Software", s)));
     sections.extend([
+        in_group("Software", kernel::kernel(sys)),
         in_group("CPU", cpu::cpu(sys, &cpuinfo)),
         in_group("Power", power::power(sys)),
         in_group("Memory", memory::memory(sys)),
         in_group("Memory", memory::numa(sys)),
         in_group("Memory", platform.dimms(meminfo.get("MemTotal").copied())),
-        in_group("Storage", storage::storage(sys)),
         in_group("Network", network::network(sys)),
+    ]);
+    sections.extend(nics.into_iter().map(|s| in_group("Network", s)));
+    sections.extend([
+        in_group("Storage", storage::storage(sys)),
+        in_group(
+            "Devices",
+            devices::devices(sys, &pci, pci_note, platform.slots()),
+        ),
         in_group("Security", security::vulnerabilities(sys)),
-        in_group("Software", kernel::kernel(sys)),
     ]);
     Report {
         version: crate::VERSION.to_string(),

@@ -83,6 +83,8 @@ pub fn run(sys: &Sys, name: &str, args: &[&str]) -> Result<String, String> {
     match status {
         None => Err(format!("{name} timed out after {} s", TIMEOUT.as_secs())),
         Some(_) if !out.trim().is_empty() => Ok(out),
+        // `java -version` and friends answer on stderr.
+        Some(st) if st.success() && !err.trim().is_empty() => Ok(err),
         Some(st) => {
             let first = err
                 .lines()
