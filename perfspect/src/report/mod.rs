@@ -5,11 +5,16 @@
 //! becomes "unknown" or an absent row, never an error.
 
 mod cpu;
+mod cpu_ext;
+mod cpuid;
 mod devices;
 mod host;
+mod ipmi;
 mod kernel;
+mod logs;
 mod memory;
 pub mod model;
+mod msr;
 mod network;
 pub mod parse;
 mod platform;
@@ -19,6 +24,7 @@ pub mod render;
 mod security;
 mod smbios;
 mod software;
+mod status;
 mod storage;
 mod system;
 pub mod uarch;
@@ -143,8 +149,9 @@ pub fn collect(sys: &Sys) -> Report {
     let platform = platform::Platform::read(sys);
     let meminfo = parse::parse_meminfo(&sys.read_raw("/proc/meminfo").unwrap_or_default());
     // The groups that run tools run at once, each tool with its own timeout.
-    let (software, (pci, pci_note), nics) = std::thread::scope(|sc| {
+    let (software, (pci, pci_note), nics, ipmi) = std::thread::scope(|sc| {
         let sw = sc.spawn(|| software::software(sys));
+        let ipmi = sc.spawn(|| ipmi::Ipmi::read(sys));
         let net = sc.spawn(|| {
             let pci = devices::pci(sys);
             let models = pci
@@ -160,7 +167,10 @@ pub fn collect(sys: &Sys) -> Report {
                 Vec::new(),
             )
         });
-        (sw.join().ok(), pci, nics)
+        let ipmi = ipmi
+            .join()
+            .unwrap_or_else(|_| ipmi::Ipmi::read(&Sys::at_nowhere()));
+        (sw.join().ok(), pci, nics, ipmi)
     });
     let mut sections = vec![in_group("Summary", host::host(sys, &hostname, &cpuinfo))];
     sections.extend(
@@ -173,7 +183,20 @@ pub fn collect(sys: &Sys) -> Report {
     sections.extend([
         in_group("Software", kernel::kernel(sys)),
         in_group("CPU", cpu::cpu(sys, &cpuinfo)),
-        in_group("Power", power::power(sys)),
+    ]);
+    let cpu = cpu_ext::Cpu::read(sys, &cpuinfo);
+    sections.extend(
+        cpu.cpu_sections(sys)
+            .into_iter()
+            .map(|s| in_group("CPU", s)),
+    );
+    sections.push(in_group("Power", power::power(sys)));
+    sections.extend(
+        cpu.power_sections(sys)
+            .into_iter()
+            .map(|s| in_group("Power", s)),
+    );
+    sections.extend([
         in_group("Memory", memory::memory(sys)),
         in_group("Memory", memory::numa(sys)),
         in_group("Memory", platform.dimms(meminfo.get("MemTotal").copied())),
@@ -187,6 +210,21 @@ pub fn collect(sys: &Sys) -> Report {
             devices::devices(sys, &pci, pci_note, platform.slots()),
         ),
         in_group("Security", security::vulnerabilities(sys)),
+        in_group("Security", cpu.arch_capabilities()),
+        in_group(
+            "Status",
+            status::processes(sys, meminfo.get("MemTotal").copied()),
+        ),
+    ]);
+    sections.extend(
+        ipmi.status_sections()
+            .into_iter()
+            .map(|s| in_group("Status", s)),
+    );
+    sections.extend([
+        in_group("Status", cpu.pmu()),
+        in_group("Logs", ipmi.sel_section()),
+        in_group("Logs", logs::kernel_log(sys)),
     ]);
     Report {
         version: crate::VERSION.to_string(),

@@ -57,6 +57,14 @@ impl Val {
             .unwrap_or_else(|| Val::na(why))
     }
 
+    /// This value, or `why` when it is [`Val::Missing`].
+    pub fn or_why(self, why: impl Into<String>) -> Val {
+        match self {
+            Val::Missing => Val::Na(why.into()),
+            v => v,
+        }
+    }
+
     pub fn is_missing(&self) -> bool {
         matches!(self, Val::Missing | Val::Na(_))
     }

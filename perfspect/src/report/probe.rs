@@ -95,11 +95,6 @@ pub fn run(sys: &Sys, name: &str, args: &[&str]) -> Result<String, String> {
     }
 }
 
-/// Whether this process runs as root (reading MSRs, SMBIOS, the IPMI device).
-pub fn is_root() -> bool {
-    crate::os::euid() == 0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,6 +16,12 @@ impl Sys {
             .unwrap_or_else(|| PathBuf::from("/"));
         Sys { root }
     }
+    /// A root with nothing in it: every read fails (a fallback after a panic).
+    pub fn at_nowhere() -> Sys {
+        Sys {
+            root: PathBuf::from("/nonexistent/perfspect-sysroot"),
+        }
+    }
     #[cfg(test)]
     pub fn at(root: PathBuf) -> Sys {
         Sys { root }
