@@ -8,7 +8,9 @@ mod cpu;
 mod cpu_ext;
 mod cpuid;
 mod devices;
+mod disks;
 mod host;
+mod insights;
 mod ipmi;
 mod kernel;
 mod logs;
@@ -149,8 +151,9 @@ pub fn collect(sys: &Sys) -> Report {
     let platform = platform::Platform::read(sys);
     let meminfo = parse::parse_meminfo(&sys.read_raw("/proc/meminfo").unwrap_or_default());
     // The groups that run tools run at once, each tool with its own timeout.
-    let (software, (pci, pci_note), nics, ipmi) = std::thread::scope(|sc| {
+    let (software, (pci, pci_note), nics, ipmi, disks) = std::thread::scope(|sc| {
         let sw = sc.spawn(|| software::software(sys));
+        let disks = sc.spawn(|| disks::disk_health(sys));
         let ipmi = sc.spawn(|| ipmi::Ipmi::read(sys));
         let net = sc.spawn(|| {
             let pci = devices::pci(sys);
@@ -170,7 +173,7 @@ pub fn collect(sys: &Sys) -> Report {
         let ipmi = ipmi
             .join()
             .unwrap_or_else(|_| ipmi::Ipmi::read(&Sys::at_nowhere()));
-        (sw.join().ok(), pci, nics, ipmi)
+        (sw.join().ok(), pci, nics, ipmi, disks.join().ok())
     });
     let mut sections = vec![in_group("Summary", host::host(sys, &hostname, &cpuinfo))];
     sections.extend(
@@ -203,8 +206,9 @@ pub fn collect(sys: &Sys) -> Report {
         in_group("Network", network::network(sys)),
     ]);
     sections.extend(nics.into_iter().map(|s| in_group("Network", s)));
+    sections.extend([in_group("Storage", storage::storage(sys))]);
+    sections.extend(disks.map(|s| in_group("Storage", s)));
     sections.extend([
-        in_group("Storage", storage::storage(sys)),
         in_group(
             "Devices",
             devices::devices(sys, &pci, pci_note, platform.slots()),
@@ -226,12 +230,15 @@ pub fn collect(sys: &Sys) -> Report {
         in_group("Logs", ipmi.sel_section()),
         in_group("Logs", logs::kernel_log(sys)),
     ]);
-    Report {
+    let mut report = Report {
         version: crate::VERSION.to_string(),
         generated: util::now_utc_iso(),
         hostname,
         sections,
-    }
+    };
+    let insights = in_group("Insights", insights::insights(&report));
+    report.sections.push(insights);
+    report
 }
 
 #[cfg(test)]

@@ -99,8 +99,11 @@ pub fn parse_ethtool_i(text: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// `ethtool -g`: ((max RX, max TX), (current RX, current TX)).
-pub fn parse_ethtool_g(text: &str) -> ((Option<u64>, Option<u64>), (Option<u64>, Option<u64>)) {
+/// Ring sizes: (RX, TX).
+pub type Rings = (Option<u64>, Option<u64>);
+
+/// `ethtool -g`: (maximum, current).
+pub fn parse_ethtool_g(text: &str) -> (Rings, Rings) {
     let (mut max, mut cur) = ((None, None), (None, None));
     let mut in_cur = false;
     for l in text.lines() {

@@ -160,14 +160,38 @@ impl Platform {
         );
         match &self.table {
             Err(e) => {
-                s.field("installed_bytes", "Installed", Val::na(e.clone()))
-                    .field("populated_slots", "Populated slots", Val::na(e.clone()))
-                    .field("total_slots", "DIMM slots", Val::na(e.clone()));
+                s.field(
+                    "populated_channels",
+                    "Populated channels",
+                    Val::na(e.clone()),
+                )
+                .field("total_channels", "Memory channels", Val::na(e.clone()))
+                .field("installed_bytes", "Installed", Val::na(e.clone()))
+                .field("populated_slots", "Populated slots", Val::na(e.clone()))
+                .field("total_slots", "DIMM slots", Val::na(e.clone()));
                 t = t.empty_because(e.clone());
             }
             Ok(tab) => {
                 let installed: u64 = tab.dimms.iter().filter_map(|d| d.size_bytes).sum();
                 let populated = tab.dimms.iter().filter(|d| d.size_bytes.is_some()).count();
+                let channels = |populated_only: bool| {
+                    tab.dimms
+                        .iter()
+                        .filter(|d| !populated_only || d.size_bytes.is_some())
+                        .filter_map(|d| channel_of(d.bank.as_deref(), d.locator.as_deref()?))
+                        .collect::<std::collections::BTreeSet<_>>()
+                        .len() as i64
+                };
+                s.field(
+                    "populated_channels",
+                    "Populated channels",
+                    Val::Int(channels(true)),
+                )
+                .field(
+                    "total_channels",
+                    "Memory channels",
+                    Val::Int(channels(false)),
+                );
                 s.field("installed_bytes", "Installed", Val::Bytes(installed))
                     .field(
                         "populated_slots",
@@ -252,8 +276,60 @@ impl Platform {
     }
 }
 
+/// The channel of a DIMM slot: its bank and locator without the slot
+/// number ("NODE 0", "CPU0_DIMM_A1" -> "NODE 0/CPU0_DIMM_A").
+pub fn channel_of(bank: Option<&str>, locator: &str) -> Option<String> {
+    let ch = locator.trim_end_matches(|c: char| c.is_ascii_digit());
+    (!ch.is_empty()).then(|| format!("{}/{ch}", bank.unwrap_or("")))
+}
+
 /// /sys/class/dmi/id/chassis_type is the SMBIOS type number.
 fn chassis_type_id(sys: &Sys) -> Option<String> {
     let n: u8 = sys.read("/sys/class/dmi/id/chassis_type")?.parse().ok()?;
     smbios::chassis_type(n).map(String::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_dimm_table_and_channels() {
+        let p = Platform {
+            table: Ok(smbios::parse(include_bytes!(
+                "../../tests/data/smbios-dmi-server-made.bin"
+            ))),
+        };
+        let s = p.dimms(Some(60 << 30));
+        let f = |k: &str| s.fields.iter().find(|f| f.key == k).unwrap().val.clone();
+        assert_eq!(f("installed_bytes"), Val::Bytes(64 << 30));
+        assert_eq!(f("populated_slots"), Val::Int(2));
+        assert_eq!(f("total_slots"), Val::Int(4));
+        assert_eq!(f("populated_channels"), Val::Int(2));
+        assert_eq!(f("total_channels"), Val::Int(2));
+        let t = &s.tables[0];
+        assert_eq!(t.rows[0][3], Val::text("DDR5"));
+        assert_eq!(t.rows[1][2], Val::na("slot empty"));
+        assert_eq!(p.slots().rows.len(), 2);
+        assert_eq!(
+            channel_of(Some("P0 CHANNEL A"), "DIMM 0"),
+            Some("P0 CHANNEL A/DIMM ".into())
+        );
+    }
+
+    #[test]
+    fn absent_table_says_why_everywhere() {
+        let p = Platform {
+            table: Err("no SMBIOS tables".into()),
+        };
+        let s = p.dimms(None);
+        assert!(
+            s.fields
+                .iter()
+                .take(5)
+                .all(|f| f.val == Val::na("no SMBIOS tables"))
+        );
+        assert_eq!(s.tables[0].why_empty.as_deref(), Some("no SMBIOS tables"));
+        assert_eq!(p.slots().why_empty.as_deref(), Some("no SMBIOS tables"));
+    }
 }
