@@ -1,8 +1,10 @@
-//! `perfspect report`: host configuration from /proc, /sys and /etc.
+//! `perfspect report`: host configuration, in upstream's table groups.
 //!
-//! Everything is read through [`Sys`], rooted at `/` (or at
-//! `PERFSPECT_SYSROOT`, used by tests to feed a fake tree). A missing file
-//! becomes "unknown" or an absent row, never an error.
+//! Files are read through [`Sys`], rooted at `/` (or at `PERFSPECT_SYSROOT`,
+//! a saved tree or a test fixture); the toolbox runs through `probe`, CPUID
+//! and MSRs through `cpuid` and `msr`. One file per table group builds
+//! sections; `render/` writes them. A value that cannot be read is never an
+//! error: it carries the reason.
 
 mod cpu;
 mod cpu_ext;
