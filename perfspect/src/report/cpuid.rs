@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 pub type Leaves = BTreeMap<(u32, u32), [u32; 4]>;
 
 /// The leaves the report decodes.
+#[cfg(target_arch = "x86_64")]
 const WANTED: &[(u32, u32)] = &[(0, 0), (1, 0), (7, 0), (7, 1), (0x16, 0)];
 
 /// Runs CPUID on this CPU; None on other architectures.

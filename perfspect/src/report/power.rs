@@ -1,6 +1,6 @@
 //! The Power group: governor, driver, frequency limits, idle states.
 
-use super::model::{Section, Val};
+use super::model::{Section, Table, Val};
 use super::system::{Sys, khz_to_mhz, numbered};
 use std::collections::BTreeMap;
 
@@ -33,18 +33,35 @@ pub fn power(sys: &Sys) -> Section {
     } else {
         sys.read(&format!("{base}/cpufreq/boost")).map(|b| b == "1")
     };
-    let idle_states: Vec<String> = numbered(&sys.list(&format!("{base}/{cpu0}/cpuidle")), "state")
+    // One read of cpu0's idle states feeds both the summary field and the table.
+    let states: Vec<IdleState> = numbered(&sys.list(&format!("{base}/{cpu0}/cpuidle")), "state")
         .iter()
         .filter_map(|(_, st)| {
-            let p = format!("{base}/{cpu0}/cpuidle/{st}");
-            let name = sys.read(&format!("{p}/name"))?;
-            let disabled = sys.read(&format!("{p}/disable")).as_deref() == Some("1");
-            let lat = sys.read(&format!("{p}/latency"));
-            Some(match (disabled, lat) {
-                (true, _) => format!("{name} (disabled)"),
-                (false, Some(l)) => format!("{name} ({l} us)"),
-                (false, None) => name,
+            let p = |f: &str| format!("{base}/{cpu0}/cpuidle/{st}/{f}");
+            let disabled_on = cpus
+                .iter()
+                .filter(|(_, c)| {
+                    sys.read(&format!("{base}/{c}/cpuidle/{st}/disable"))
+                        .as_deref()
+                        == Some("1")
+                })
+                .count();
+            Some(IdleState {
+                name: sys.read(&p("name"))?,
+                desc: sys.read(&p("desc")),
+                latency: sys.num(&p("latency")),
+                residency: sys.num(&p("residency")),
+                disabled_on,
+                usage: sys.num(&p("usage")),
             })
+        })
+        .collect();
+    let idle_states: Vec<String> = states
+        .iter()
+        .map(|st| match (st.disabled_on > 0, st.latency) {
+            (true, _) => format!("{} (disabled)", st.name),
+            (false, Some(l)) => format!("{} ({l} us)", st.name),
+            (false, None) => st.name.clone(),
         })
         .collect();
     let mut s = Section::new("power", "Power and frequency");
@@ -103,10 +120,50 @@ pub fn power(sys: &Sys) -> Section {
             Val::text(idle_states.join(", "))
         },
     );
+    let mut t = Table::new(
+        "cstates",
+        "C-states (idle states)",
+        &[
+            ("name", "C-state"),
+            ("description", "Description"),
+            ("exit_latency_us", "Exit latency (us)"),
+            ("target_residency_us", "Target residency (us)"),
+            ("status", "Status"),
+            ("usage_cpu0", "Entries on cpu0"),
+        ],
+    );
+    for st in &states {
+        t.rows.push(vec![
+            Val::text(st.name.clone()),
+            Val::opt_text(st.desc.clone()),
+            Val::opt_int(st.latency),
+            Val::opt_int(st.residency),
+            Val::text(match st.disabled_on {
+                0 => "enabled".to_string(),
+                n if n == cpus.len() => "disabled".to_string(),
+                n => format!("disabled on {n} of {} CPUs", cpus.len()),
+            }),
+            Val::opt_int(st.usage),
+        ]);
+    }
+    if states.is_empty() {
+        t = t.empty_because("no cpuidle states: the idle driver exposes none (or cpuidle is off)");
+    }
+    s.tables.push(t);
     if governors.is_empty() {
         s.notes.push(
             "no cpufreq interface: frequency is managed by the hypervisor or firmware".into(),
         );
     }
     s
+}
+
+/// One cpuidle state of cpu0, and on how many CPUs it is disabled.
+struct IdleState {
+    name: String,
+    desc: Option<String>,
+    latency: Option<u64>,
+    residency: Option<u64>,
+    disabled_on: usize,
+    usage: Option<u64>,
 }
