@@ -332,8 +332,16 @@ impl Cpu {
     }
 
     /// Status group: PMU counters programmed by someone else (CPU 0).
-    pub fn pmu(&self) -> Section {
+    pub fn pmu(&self, sys: &Sys) -> Section {
         let mut s = Section::new("pmu", "PMU in use");
+        let name = ["cpu", "cpu_core"]
+            .iter()
+            .find_map(|d| sys.read(&format!("/sys/bus/event_source/devices/{d}/caps/pmu_name")));
+        s.field(
+            "pmu_name",
+            "PMU driver",
+            Val::or_na(name, "the kernel exposes no core PMU (common in VMs)"),
+        );
         let mut t = Table::new(
             "pmu_registers",
             "PMU registers (CPU 0)",

@@ -228,7 +228,7 @@ pub fn collect(sys: &Sys) -> Report {
             .map(|s| in_group("Status", s)),
     );
     sections.extend([
-        in_group("Status", cpu.pmu()),
+        in_group("Status", cpu.pmu(sys)),
         in_group("Logs", ipmi.sel_section()),
         in_group("Logs", logs::kernel_log(sys)),
     ]);

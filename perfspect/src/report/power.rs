@@ -167,3 +167,38 @@ struct IdleState {
     disabled_on: usize,
     usage: Option<u64>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cstates_table_counts_cpus_with_a_state_disabled() {
+        let root = std::env::temp_dir().join(format!("perfspect-cstates-{}", std::process::id()));
+        for (cpu, c6_disabled) in [(0, "0"), (1, "1")] {
+            for (i, name, lat, dis) in [(0, "POLL", "0", "0"), (1, "C6", "170", c6_disabled)] {
+                let d = root.join(format!("sys/devices/system/cpu/cpu{cpu}/cpuidle/state{i}"));
+                std::fs::create_dir_all(&d).unwrap();
+                for (f, v) in [
+                    ("name", name),
+                    ("latency", lat),
+                    ("residency", "600"),
+                    ("disable", dis),
+                    ("usage", "42"),
+                ] {
+                    std::fs::write(d.join(f), format!("{v}\n")).unwrap();
+                }
+            }
+        }
+        let s = power(&Sys::at(root.clone()));
+        let t = s.tables.iter().find(|t| t.key == "cstates").unwrap();
+        assert_eq!(t.rows.len(), 2);
+        assert_eq!(t.rows[1][0], Val::text("C6"));
+        assert_eq!(t.rows[1][2], Val::Int(170));
+        assert_eq!(t.rows[1][4], Val::text("disabled on 1 of 2 CPUs"));
+        assert_eq!(t.rows[0][4], Val::text("enabled"));
+        let f = s.fields.iter().find(|f| f.key == "idle_states").unwrap();
+        assert_eq!(f.val, Val::text("POLL (0 us), C6 (disabled)"));
+        std::fs::remove_dir_all(root).unwrap();
+    }
+}
