@@ -22,8 +22,13 @@ fn is_root() -> bool {
 /// are root (a test run as a user is unprivileged already).
 fn report_into(dir: &Path, unprivileged: bool) {
     let mut cmd = if unprivileged && is_root() {
+        // A copy of the binary nobody can reach, whatever the checkout's modes.
+        let bin = dir.join("perfspect");
+        std::fs::copy(BIN, &bin).unwrap();
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
         let mut c = Command::new("setpriv");
-        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", BIN]);
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&bin);
         c
     } else {
         Command::new(BIN)
@@ -37,6 +42,7 @@ fn report_into(dir: &Path, unprivileged: bool) {
         String::from_utf8_lossy(&out.stderr)
     );
     for f in ["report.txt", "report.json", "report.html", "report.xlsx"] {
+        assert!(dir.join(f).exists(), "{f} not written");
         assert!(
             std::fs::metadata(dir.join(f)).unwrap().len() > 0,
             "{f} empty"
@@ -183,7 +189,10 @@ fn report_all_formats_as_this_user() {
 
 #[test]
 fn report_all_formats_unprivileged() {
-    let dir = scratch("nobody");
+    // Under the system temp dir: the target dir may sit where nobody cannot go.
+    let dir = std::env::temp_dir().join(format!("perfspect-report-nobody-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
     report_into(&dir, true);
     let j = check_outputs(&dir);
