@@ -297,6 +297,22 @@ impl Cpu {
         }
     }
 
+    /// Memory group: total memory encryption.
+    pub fn memory_encryption(&self) -> Section {
+        let mut s = Section::new("memory_encryption", "Memory encryption");
+        let tme = match self.msr.read(msr::TME_ACTIVATE) {
+            Ok(v) => Val::text(msr::tme(v)),
+            Err(e)
+                if !self.flags.iter().any(|f| f == "tme") && !e.starts_with("not applicable") =>
+            {
+                Val::na(format!("the CPU lists no tme flag; {e}"))
+            }
+            Err(e) => Val::na(e),
+        };
+        s.field("tme", "Total memory encryption (TME)", tme);
+        s
+    }
+
     /// Security group: ARCH_CAPABILITIES, the bits behind the kernel's CVE view.
     pub fn arch_capabilities(&self) -> Section {
         let mut s = Section::new("cve_msr", "Vulnerability bits (ARCH_CAPABILITIES)");

@@ -205,6 +205,7 @@ pub fn collect(sys: &Sys) -> Report {
         in_group("Memory", memory::memory(sys)),
         in_group("Memory", memory::numa(sys)),
         in_group("Memory", platform.dimms(meminfo.get("MemTotal").copied())),
+        in_group("Memory", cpu.memory_encryption()),
         in_group("Network", network::network(sys)),
     ]);
     sections.extend(nics.into_iter().map(|s| in_group("Network", s)));

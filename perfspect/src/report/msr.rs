@@ -20,6 +20,7 @@ pub const RAPL_POWER_UNIT: u32 = 0x606;
 pub const PKG_POWER_LIMIT: u32 = 0x610;
 pub const PKG_POWER_INFO: u32 = 0x614;
 pub const UNCORE_RATIO_LIMIT: u32 = 0x620;
+pub const TME_ACTIVATE: u32 = 0x982;
 
 /// Reads MSRs of one CPU, or says why it cannot.
 pub struct Msr {
@@ -205,6 +206,15 @@ pub fn package_cstate_limit(v: u64) -> &'static str {
     }
 }
 
+/// TME_ACTIVATE: bit 1 enables total memory encryption, bit 0 locks it.
+pub fn tme(v: u64) -> &'static str {
+    match (v >> 1 & 1, v & 1) {
+        (1, _) => "enabled",
+        (0, 1) => "disabled (locked)",
+        _ => "disabled",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,6 +246,8 @@ mod tests {
         );
         assert_eq!(uncore_limits(0x0819), (800, 2500));
         assert_eq!(package_cstate_limit(0x1e008403), "C6 (retention)");
+        assert_eq!(tme(0x3), "enabled");
+        assert_eq!(tme(0x1), "disabled (locked)");
     }
 
     #[test]
