@@ -2,6 +2,7 @@
 
 mod benchmark;
 mod metrics;
+mod os;
 mod report;
 mod signals;
 mod tools;
@@ -30,14 +31,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Host configuration: system, CPU, memory, storage, network, mitigations
-    Report {
-        /// Output format; repeat or separate with commas for several
-        #[arg(long, short = 'f', value_enum, value_delimiter = ',')]
-        format: Vec<report::Format>,
-        /// Write report.<format> files into this existing directory instead of stdout
-        #[arg(long, short = 'o', value_name = "DIR")]
-        output: Option<PathBuf>,
-    },
+    Report(report::Args),
     /// CPU utilisation, IPC/CPI, cache and branch miss rates (runs perf stat)
     #[command(
         after_help = "Counts cycles, instructions, cache-references, cache-misses, branches, \
@@ -128,7 +122,7 @@ fn size(s: &str) -> Result<u64, String> {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Report { format, output } => report::cmd(&format, output.as_deref()),
+        Command::Report(args) => report::cmd(&args),
         Command::Metrics {
             duration,
             interval,

@@ -1,15 +1,14 @@
-//! The report's data model and its three renderings (text, JSON, HTML).
+//! The report's data model, rendered by `render/`.
 //!
-//! A report is a list of sections; a section has key/value fields and tables.
-//! JSON: `{ "perfspect": {...}, "<section key>": { "<field key>": value, ...,
-//! "<table key>": [ { "<column key>": value, ... } ] } }`. Unknown values are
-//! `null` in JSON and "unknown" in text and HTML. Quantities are plain numbers
-//! in JSON (the key names the unit: `_bytes`, `_mhz`, ...) and human-readable
-//! in text and HTML.
+//! A report is a list of sections, each in one of upstream's groups (Summary,
+//! Software, CPU, ...); a section has key/value fields and tables. A value
+//! that could not be read carries the reason ([`Val::Na`]); [`Val::Missing`]
+//! is a file the kernel does not expose here. Quantities are plain numbers in
+//! JSON (the key names the unit: `_bytes`, `_mhz`, ...) and human-readable in
+//! text, HTML and xlsx.
 
 use crate::util::human_bytes;
-use serde_json::{Map, Value, json};
-use std::fmt::Write as _;
+use serde_json::{Value, json};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Val {
@@ -21,7 +20,10 @@ pub enum Val {
     List(Vec<String>),
     /// A duration in seconds: a number in JSON, "3d 4h 5m" in text.
     Secs(u64),
+    /// The kernel does not expose this file here.
     Missing,
+    /// Not available, and why: "needs root", "no IPMI device", ...
+    Na(String),
 }
 
 impl Val {
@@ -46,8 +48,34 @@ impl Val {
         v.map(Val::Bool).unwrap_or(Val::Missing)
     }
 
+    pub fn na(why: impl Into<String>) -> Val {
+        Val::Na(why.into())
+    }
+    /// `v`, or "not available" with `why` when `v` is None.
+    pub fn or_na(v: Option<impl Into<String>>, why: &str) -> Val {
+        v.map(|s| Val::Text(s.into()))
+            .unwrap_or_else(|| Val::na(why))
+    }
+
+    /// This value, or `why` when it is [`Val::Missing`].
+    pub fn or_why(self, why: impl Into<String>) -> Val {
+        match self {
+            Val::Missing => Val::Na(why.into()),
+            v => v,
+        }
+    }
+
     pub fn is_missing(&self) -> bool {
-        matches!(self, Val::Missing)
+        matches!(self, Val::Missing | Val::Na(_))
+    }
+
+    /// Why a value is absent, for the JSON `why_null` entries.
+    pub fn why(&self) -> Option<&str> {
+        match self {
+            Val::Missing => Some(MISSING),
+            Val::Na(w) => Some(w),
+            _ => None,
+        }
     }
 
     pub fn to_json(&self) -> Value {
@@ -59,7 +87,7 @@ impl Val {
             Val::Bool(b) => json!(b),
             Val::List(l) => json!(l),
             Val::Secs(s) => json!(s),
-            Val::Missing => Value::Null,
+            Val::Missing | Val::Na(_) => Value::Null,
         }
     }
 
@@ -82,10 +110,14 @@ impl Val {
                     _ => format!("{d}d {h}h {m}m"),
                 }
             }
-            Val::Missing => "unknown".into(),
+            Val::Missing => MISSING.into(),
+            Val::Na(w) => format!("n/a: {w}"),
         }
     }
 }
+
+/// What a [`Val::Missing`] says: the file was not there.
+pub const MISSING: &str = "not exposed by this kernel or machine";
 
 pub struct Field {
     pub key: &'static str,
@@ -98,9 +130,34 @@ pub struct Table {
     pub title: &'static str,
     pub columns: Vec<(&'static str, &'static str)>,
     pub rows: Vec<Vec<Val>>,
+    /// Why the table has no rows, when that is known ("no IPMI device").
+    pub why_empty: Option<String>,
+}
+
+impl Table {
+    pub fn new(
+        key: &'static str,
+        title: &'static str,
+        columns: &[(&'static str, &'static str)],
+    ) -> Table {
+        Table {
+            key,
+            title,
+            columns: columns.to_vec(),
+            rows: Vec::new(),
+            why_empty: None,
+        }
+    }
+    /// A table with no rows, and why.
+    pub fn empty_because(mut self, why: impl Into<String>) -> Table {
+        self.why_empty = Some(why.into());
+        self
+    }
 }
 
 pub struct Section {
+    /// Upstream's group this section belongs to: one HTML menu entry, one xlsx sheet.
+    pub group: &'static str,
     pub key: &'static str,
     pub title: &'static str,
     pub fields: Vec<Field>,
@@ -111,6 +168,7 @@ pub struct Section {
 impl Section {
     pub fn new(key: &'static str, title: &'static str) -> Section {
         Section {
+            group: "",
             key,
             title,
             fields: Vec::new(),
@@ -124,6 +182,12 @@ impl Section {
     }
 }
 
+/// Upstream's groups, in its order.
+pub const GROUPS: &[&str] = &[
+    "Summary", "Software", "CPU", "Power", "Memory", "Network", "Storage", "Devices", "Security",
+    "Status", "Logs", "Insights",
+];
+
 pub struct Report {
     pub version: String,
     pub generated: String,
@@ -131,310 +195,17 @@ pub struct Report {
     pub sections: Vec<Section>,
 }
 
-// ---------------------------------------------------------------- JSON
-
-pub fn to_json(r: &Report) -> Value {
-    let mut root = Map::new();
-    root.insert(
-        "perfspect".into(),
-        json!({ "version": r.version, "generated_utc": r.generated, "report_format": 1 }),
-    );
-    for s in &r.sections {
-        let mut obj = Map::new();
-        for f in &s.fields {
-            obj.insert(f.key.into(), f.val.to_json());
-        }
-        for t in &s.tables {
-            let rows: Vec<Value> = t
-                .rows
-                .iter()
-                .map(|row| {
-                    let mut o = Map::new();
-                    for ((k, _), v) in t.columns.iter().zip(row) {
-                        o.insert((*k).into(), v.to_json());
-                    }
-                    Value::Object(o)
-                })
-                .collect();
-            obj.insert(t.key.into(), Value::Array(rows));
-        }
-        if !s.notes.is_empty() {
-            obj.insert("notes".into(), json!(s.notes));
-        }
-        root.insert(s.key.into(), Value::Object(obj));
+impl Report {
+    /// The sections of one group, in order.
+    pub fn group(&self, g: &str) -> impl Iterator<Item = &Section> {
+        self.sections.iter().filter(move |s| s.group == g)
     }
-    Value::Object(root)
-}
-
-// ---------------------------------------------------------------- text
-
-pub fn to_text(r: &Report) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "perfspect {} host report: {} ({})",
-        r.version, r.hostname, r.generated
-    );
-    for s in &r.sections {
-        let _ = writeln!(out, "\n== {} ==", s.title);
-        let width = s
-            .fields
-            .iter()
-            .map(|f| f.label.chars().count())
-            .max()
-            .unwrap_or(0);
-        for f in &s.fields {
-            let _ = writeln!(out, "{:<width$}  {}", f.label, f.val.display());
-        }
-        for t in &s.tables {
-            if !s.fields.is_empty() || s.tables.len() > 1 {
-                let _ = writeln!(out, "\n{}:", t.title);
-            }
-            if t.rows.is_empty() {
-                out.push_str("  (none found)\n");
-                continue;
-            }
-            let header: Vec<String> = t.columns.iter().map(|(_, l)| l.to_string()).collect();
-            let header: Vec<&str> = header.iter().map(String::as_str).collect();
-            let rows: Vec<Vec<String>> = t
-                .rows
-                .iter()
-                .map(|r| r.iter().map(|v| v.display()).collect())
-                .collect();
-            let right: Vec<bool> = t.rows[0]
-                .iter()
-                .map(|v| matches!(v, Val::Int(_) | Val::Bytes(_) | Val::Mhz(_)))
-                .collect();
-            for line in crate::util::text_table(&header, &rows, &right).lines() {
-                let _ = writeln!(out, "  {line}");
-            }
-        }
-        for n in &s.notes {
-            let _ = writeln!(out, "note: {n}");
-        }
-    }
-    out
-}
-
-// ---------------------------------------------------------------- HTML
-
-pub fn escape(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            _ => o.push(c),
-        }
-    }
-    o
-}
-
-const CSS: &str = r#"
-:root { --fg:#1d2330; --muted:#5b6475; --line:#dde2ea; --head:#f3f5f9; --accent:#0b5cad;
-        --ok:#1a7f37; --warn:#9a6700; --bad:#cf222e; }
-* { box-sizing: border-box; }
-body { margin:0; font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;
-       color:var(--fg); background:#fafbfc; }
-header { background:#14233c; color:#fff; padding:18px 28px; }
-header h1 { margin:0; font-size:22px; font-weight:600; }
-header p { margin:4px 0 0; color:#c5d1e6; }
-nav { position:sticky; top:0; background:#fff; border-bottom:1px solid var(--line); padding:8px 28px;
-      display:flex; flex-wrap:wrap; gap:6px 16px; z-index:1; }
-nav a { color:var(--accent); text-decoration:none; }
-nav a:hover { text-decoration:underline; }
-main { padding:8px 28px 40px; max-width:1200px; }
-.summary { display:grid; grid-template-columns:repeat(auto-fill,minmax(220px,1fr)); gap:12px; margin:18px 0 8px; }
-.card { background:#fff; border:1px solid var(--line); border-radius:8px; padding:10px 14px; }
-.card .k { color:var(--muted); font-size:12px; text-transform:uppercase; letter-spacing:.04em; }
-.card .v { font-size:15px; font-weight:600; margin-top:2px; overflow-wrap:anywhere; }
-section { background:#fff; border:1px solid var(--line); border-radius:8px; padding:6px 18px 14px; margin:18px 0; }
-h2 { font-size:18px; margin:10px 0 8px; }
-h3 { font-size:14px; margin:16px 0 6px; color:var(--muted); }
-table { border-collapse:collapse; width:100%; margin:4px 0; }
-th, td { text-align:left; padding:5px 10px; border-bottom:1px solid var(--line); vertical-align:top; }
-table.kv th { width:230px; color:var(--muted); font-weight:500; }
-table.grid thead th { background:var(--head); font-weight:600; white-space:nowrap; }
-table.grid tbody tr:nth-child(even) { background:#fbfcfe; }
-td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; white-space:nowrap; }
-.unknown { color:#9aa3b2; font-style:italic; }
-.chip { display:inline-block; background:#eef3fb; border:1px solid #d5e1f3; border-radius:10px;
-        padding:0 8px; margin:1px 2px; font-size:12px; font-family:ui-monospace,SFMono-Regular,Menlo,monospace; }
-.ok { color:var(--ok); } .warn { color:var(--warn); } .bad { color:var(--bad); font-weight:600; }
-code, .mono { font-family:ui-monospace,SFMono-Regular,Menlo,monospace; font-size:12.5px; overflow-wrap:anywhere; }
-p.note { color:var(--muted); margin:8px 0 0; }
-footer { color:var(--muted); padding:0 28px 30px; font-size:12px; }
-"#;
-
-fn html_val(v: &Val, key: &str) -> (String, &'static str) {
-    match v {
-        Val::Missing => ("<span class=\"unknown\">unknown</span>".into(), ""),
-        Val::List(l) if l.is_empty() => ("none".into(), ""),
-        Val::List(l) => (
-            l.iter()
-                .map(|x| format!("<span class=\"chip\">{}</span>", escape(x)))
-                .collect::<Vec<_>>()
-                .join(" "),
-            "",
-        ),
-        Val::Int(_) | Val::Bytes(_) | Val::Mhz(_) => (escape(&v.display()), "num"),
-        Val::Text(s) if key == "status" => {
-            let class = if s.starts_with("Vulnerable") {
-                "bad"
-            } else if s.starts_with("Not affected") {
-                "ok"
-            } else {
-                "warn"
-            };
-            (format!("<span class=\"{class}\">{}</span>", escape(s)), "")
-        }
-        Val::Text(s) if key == "cmdline" || key == "sha256" || key == "mac" => {
-            (format!("<span class=\"mono\">{}</span>", escape(s)), "")
-        }
-        _ => (escape(&v.display()), ""),
-    }
-}
-
-/// Picks a few headline values for the summary cards.
-fn summary_cards(r: &Report) -> Vec<(String, String)> {
-    let find = |sec: &str, key: &str| -> Option<String> {
-        let s = r.sections.iter().find(|s| s.key == sec)?;
-        let f = s.fields.iter().find(|f| f.key == key)?;
-        if f.val.is_missing() {
-            None
-        } else {
-            Some(f.val.display())
-        }
-    };
-    let mut cards = Vec::new();
-    let mut add = |label: &str, v: Option<String>| {
-        if let Some(v) = v {
-            cards.push((label.to_string(), v));
-        }
-    };
-    add("Operating system", find("host", "os"));
-    add("Kernel", find("host", "kernel"));
-    add("CPU", find("cpu", "model"));
-    add("Microarchitecture", find("cpu", "microarchitecture"));
-    let topo = match (
-        find("cpu", "sockets"),
-        find("cpu", "cores"),
-        find("cpu", "threads"),
-    ) {
-        (Some(s), Some(c), Some(t)) => Some(format!(
-            "{s} socket{}, {c} cores, {t} threads",
-            if s == "1" { "" } else { "s" }
-        )),
-        (_, _, Some(t)) => Some(format!("{t} logical CPUs")),
-        _ => None,
-    };
-    add("Topology", topo);
-    add("Memory", find("memory", "total_bytes"));
-    add("Virtualization", find("host", "virtualization"));
-    add("Governor", find("power", "governor"));
-    cards
-}
-
-pub fn to_html(r: &Report) -> String {
-    let mut h = String::new();
-    let title = format!("perfspect report: {}", r.hostname);
-    let _ = write!(
-        h,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <meta name=\"generator\" content=\"perfspect {}\">\n<title>{}</title>\n<style>{}</style>\n</head>\n<body>\n",
-        escape(&r.version),
-        escape(&title),
-        CSS
-    );
-    let _ = writeln!(
-        h,
-        "<header><h1>{}</h1><p>Generated {} by perfspect {}</p></header>",
-        escape(&r.hostname),
-        escape(&r.generated),
-        escape(&r.version)
-    );
-    h.push_str("<nav>");
-    for s in &r.sections {
-        let _ = write!(h, "<a href=\"#{}\">{}</a>", s.key, escape(s.title));
-    }
-    h.push_str("</nav>\n<main>\n<div class=\"summary\">\n");
-    for (k, v) in summary_cards(r) {
-        let _ = writeln!(
-            h,
-            "<div class=\"card\"><div class=\"k\">{}</div><div class=\"v\">{}</div></div>",
-            escape(&k),
-            escape(&v)
-        );
-    }
-    h.push_str("</div>\n");
-    for s in &r.sections {
-        let _ = writeln!(
-            h,
-            "<section id=\"{}\">\n<h2>{}</h2>",
-            s.key,
-            escape(s.title)
-        );
-        if !s.fields.is_empty() {
-            h.push_str("<table class=\"kv\">\n<tbody>\n");
-            for f in &s.fields {
-                let (v, _) = html_val(&f.val, f.key);
-                let _ = writeln!(h, "<tr><th>{}</th><td>{v}</td></tr>", escape(f.label));
-            }
-            h.push_str("</tbody>\n</table>\n");
-        }
-        for t in &s.tables {
-            if !s.fields.is_empty() || s.tables.len() > 1 {
-                let _ = writeln!(h, "<h3>{}</h3>", escape(t.title));
-            }
-            if t.rows.is_empty() {
-                h.push_str("<p class=\"note\">None found.</p>\n");
-                continue;
-            }
-            h.push_str("<table class=\"grid\">\n<thead><tr>");
-            for (i, (_, label)) in t.columns.iter().enumerate() {
-                let numeric = t
-                    .rows
-                    .iter()
-                    .any(|r| matches!(r.get(i), Some(Val::Int(_) | Val::Bytes(_) | Val::Mhz(_))));
-                let class = if numeric { " class=\"num\"" } else { "" };
-                let _ = write!(h, "<th{class}>{}</th>", escape(label));
-            }
-            h.push_str("</tr></thead>\n<tbody>\n");
-            for row in &t.rows {
-                h.push_str("<tr>");
-                for ((key, _), v) in t.columns.iter().zip(row) {
-                    let (cell, class) = html_val(v, key);
-                    if class.is_empty() {
-                        let _ = write!(h, "<td>{cell}</td>");
-                    } else {
-                        let _ = write!(h, "<td class=\"{class}\">{cell}</td>");
-                    }
-                }
-                h.push_str("</tr>\n");
-            }
-            h.push_str("</tbody>\n</table>\n");
-        }
-        for n in &s.notes {
-            let _ = writeln!(h, "<p class=\"note\">{}</p>", escape(n));
-        }
-        h.push_str("</section>\n");
-    }
-    let _ = writeln!(
-        h,
-        "</main>\n<footer>perfspect {} &middot; values read from /proc, /sys and /etc/os-release; \
-         &ldquo;unknown&rdquo; means the system does not expose it (common in containers and virtual machines).</footer>\n</body>\n</html>",
-        escape(&r.version)
-    );
-    h
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::render::{html::to_html, json::to_json, txt::to_text};
 
     fn sample() -> Report {
         let mut s = Section::new("cpu", "CPU");
@@ -446,7 +217,9 @@ mod tests {
             title: "Caches",
             columns: vec![("level", "Level"), ("size_bytes", "Size")],
             rows: vec![vec![Val::Int(1), Val::Bytes(48 << 10)]],
+            why_empty: None,
         });
+        s.group = "CPU";
         Report {
             version: "1.0_dev".into(),
             generated: "2026-01-01T00:00:00Z".into(),
@@ -469,7 +242,7 @@ mod tests {
     fn text_and_html() {
         let t = to_text(&sample());
         assert!(t.contains("== CPU =="));
-        assert!(t.contains("L2            unknown"));
+        assert!(t.contains("L2            not exposed"));
         assert!(t.contains("48 KiB"));
         let h = to_html(&sample());
         assert!(h.contains("Test &lt;CPU&gt; &amp; co"));
