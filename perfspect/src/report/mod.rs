@@ -241,7 +241,36 @@ pub fn collect(sys: &Sys) -> Report {
     };
     let insights = in_group("Insights", insights::insights(&report));
     report.sections.push(insights);
+    if let Some(unreadable) = unreadable(sys) {
+        report.sections.push(in_group("Logs", unreadable));
+    }
     report
+}
+
+/// The files the report could not read as they should be (a damaged saved
+/// tree: truncated past the cap, empty, not text), so that what is missing
+/// from the other sections is explained. None when there were none.
+fn unreadable(sys: &Sys) -> Option<model::Section> {
+    let problems = sys.problems();
+    if problems.is_empty() {
+        return None;
+    }
+    let mut section = model::Section::new("unreadable", "Files that could not be read");
+    let mut table = model::Table::new(
+        "unreadable_files",
+        "Files that could not be read",
+        &[("path", "Path"), ("problem", "Problem")],
+    );
+    for (path, why) in problems {
+        table
+            .rows
+            .push(vec![model::Val::text(&path), model::Val::text(&why)]);
+    }
+    section.tables.push(table);
+    section
+        .notes
+        .push("values read from these files are missing or partial in the sections above".into());
+    Some(section)
 }
 
 #[cfg(test)]

@@ -1,11 +1,21 @@
 //! Reading the system: every file the report reads goes through [`Sys`],
 //! rooted at `/` or at `PERFSPECT_SYSROOT` (a saved tree, or a fake one in tests).
 
-use crate::util::read_trim;
+use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// No file the report reads is larger on a real system; a bigger one (a
+/// damaged saved tree) is read up to this much, and said so.
+pub const READ_CAP: usize = 4 << 20;
 
 pub struct Sys {
     root: PathBuf,
+    /// Files that could not be read as they should (path, why), for the
+    /// report's own section. In the running kernel's /proc and /sys an empty
+    /// file or an error is the kernel's answer; in a saved tree
+    /// (PERFSPECT_SYSROOT) it is damage, and recorded.
+    problems: Mutex<Vec<(String, String)>>,
 }
 
 impl Sys {
@@ -14,17 +24,21 @@ impl Sys {
             .filter(|r| !r.is_empty())
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from("/"));
-        Sys { root }
+        Sys::rooted(root)
+    }
+    fn rooted(root: PathBuf) -> Sys {
+        Sys {
+            root,
+            problems: Mutex::new(Vec::new()),
+        }
     }
     /// A root with nothing in it: every read fails (a fallback after a panic).
     pub fn at_nowhere() -> Sys {
-        Sys {
-            root: PathBuf::from("/nonexistent/perfspect-sysroot"),
-        }
+        Sys::rooted(PathBuf::from("/nonexistent/perfspect-sysroot"))
     }
     #[cfg(test)]
     pub fn at(root: PathBuf) -> Sys {
-        Sys { root }
+        Sys::rooted(root)
     }
     pub fn is_real(&self) -> bool {
         self.root == Path::new("/")
@@ -32,11 +46,60 @@ impl Sys {
     pub fn path(&self, p: &str) -> PathBuf {
         self.root.join(p.trim_start_matches('/'))
     }
+    /// The file's text, trimmed; None when absent, empty or unreadable.
     pub fn read(&self, p: &str) -> Option<String> {
-        read_trim(&self.path(p))
+        let text = self.read_raw(p)?;
+        let t = text.trim();
+        (!t.is_empty()).then(|| t.to_string())
     }
+    /// The file's text as it is (at most [`READ_CAP`] bytes of it).
     pub fn read_raw(&self, p: &str) -> Option<String> {
-        std::fs::read_to_string(self.path(p)).ok()
+        let mut buf = Vec::new();
+        let read = std::fs::File::open(self.path(p))
+            .and_then(|f| f.take(READ_CAP as u64 + 1).read_to_end(&mut buf));
+        if let Err(e) = read {
+            let expected = matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied
+            );
+            if !expected && !self.is_real() {
+                self.problem(p, &format!("cannot be read ({e})"));
+            }
+            return None;
+        }
+        if buf.len() > READ_CAP {
+            buf.truncate(READ_CAP);
+            self.problem(p, "is larger than 4 MiB: only its first 4 MiB were read");
+        }
+        if buf.is_empty() && !self.is_real() {
+            self.problem(p, "is empty");
+        }
+        match String::from_utf8(buf) {
+            Ok(text) => Some(text),
+            Err(e) => {
+                // A cut at the cap may split a character: keep what is whole.
+                let valid = e.utf8_error().valid_up_to();
+                let bytes = e.into_bytes();
+                if bytes.len() == READ_CAP && bytes.len() - valid < 4 {
+                    return Some(String::from_utf8_lossy(&bytes[..valid]).into_owned());
+                }
+                self.problem(p, "is not text (not valid UTF-8)");
+                None
+            }
+        }
+    }
+    fn problem(&self, p: &str, why: &str) {
+        let mut problems = self.problems.lock().unwrap_or_else(|e| e.into_inner());
+        if !problems.iter().any(|(path, _)| path == p) {
+            problems.push((p.to_string(), why.to_string()));
+        }
+    }
+    /// The files that could not be read as they should, in the order met.
+    pub fn problems(&self) -> Vec<(String, String)> {
+        self.problems
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
     pub fn num<T: std::str::FromStr>(&self, p: &str) -> Option<T> {
         self.read(p)?.parse().ok()
