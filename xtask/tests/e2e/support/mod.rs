@@ -442,19 +442,32 @@ pub fn exercise_packaged_binaries(root: &Path) {
     fs::remove_dir_all(&unpack).unwrap();
 }
 
-/// A scratch repo whose target/dist-build is seeded from the first dist test's
-/// (the container compiles at the same fixed paths, so the copy is warm).
+/// The compiled outputs every warm repo starts from: target/dist-build of
+/// one `cargo dist` of this tree, made once per test run
+/// (the one cold compile the suite shares; the container compiles at fixed
+/// paths, so a copy is warm wherever it lands).
+fn warm_outputs() -> &'static Path {
+    static WARM: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    WARM.get_or_init(|| {
+        let root = scratch_repo("warm");
+        ok(xtask(&root, &["dist"], &[]));
+        root
+    })
+}
+
+/// A scratch repo whose target/dist-build is a copy of the shared warm one
+/// (tools-cache/ it makes itself, from Docker's layer cache).
 pub fn warm_repo(name: &str) -> PathBuf {
+    let warm = warm_outputs();
     let root = scratch_repo(name);
-    let warm = workspace().join("target/e2e/dist-a/target/dist-build");
-    if warm.is_dir() {
-        fs::create_dir_all(root.join("target")).unwrap();
+    fs::create_dir_all(root.join("target")).unwrap();
+    for dir in ["target/dist-build"] {
         run(
             "cp",
             &[
                 "-a",
-                warm.to_str().unwrap(),
-                root.join("target/dist-build").to_str().unwrap(),
+                warm.join(dir).to_str().unwrap(),
+                root.join(dir).to_str().unwrap(),
             ],
         );
     }
