@@ -461,16 +461,15 @@ pub fn warm_repo(name: &str) -> PathBuf {
     let warm = warm_outputs();
     let root = scratch_repo(name);
     fs::create_dir_all(root.join("target")).unwrap();
-    for dir in ["target/dist-build"] {
-        run(
-            "cp",
-            &[
-                "-a",
-                warm.join(dir).to_str().unwrap(),
-                root.join(dir).to_str().unwrap(),
-            ],
-        );
-    }
+    let dir = "target/dist-build";
+    run(
+        "cp",
+        &[
+            "-a",
+            warm.join(dir).to_str().unwrap(),
+            root.join(dir).to_str().unwrap(),
+        ],
+    );
     root
 }
 
