@@ -65,28 +65,15 @@ fn says_the_engine_went_away(err: &str) {
     );
 }
 
-#[test]
-fn the_engine_going_away_mid_run_fails_in_one_line_and_the_next_run_recovers() {
-    let _serial = serial();
-    let root = warm_repo("engine-away");
-    ok(xtask(&root, &["dist"], &[]));
+/// Runs `cargo dist`, stops the engine `after` the line holding `trigger`,
+/// starts it again, and checks the run failed saying so with dist/ (and
+/// tools-cache/) as they were.
+fn stop_the_engine_during(root: &Path, trigger: &str, after: Duration) {
     let dist = snapshot(&root.join("dist"));
     let cache = snapshot_tree(&root.join("tools-cache"));
-
-    // During the tools stage: an edit under tools/ makes the cache stale, and
-    // the engine stops while the tools are built.
-    let dockerfile = root.join("tools/build.Dockerfile");
-    let text = std::fs::read_to_string(&dockerfile).unwrap();
-    std::fs::write(&dockerfile, text + "# engine-away probe\n").unwrap();
-    let (err, success, acted) = run_and_act_at(
-        &root,
-        &["dist"],
-        "tools cache miss",
-        Duration::from_millis(500),
-        stop_engine,
-    );
+    let (err, success, acted) = run_and_act_at(root, &["dist"], trigger, after, stop_engine);
     if !engine_up() {
-        start_engine(&root);
+        start_engine(root);
     }
     assert!(acted && !success, "{}", tail(&err));
     says_the_engine_went_away(&err);
@@ -96,29 +83,37 @@ fn the_engine_going_away_mid_run_fails_in_one_line_and_the_next_run_recovers() {
         cache,
         "tools-cache/ changed"
     );
+}
+
+fn append(path: &Path, text: &str) {
+    let before = std::fs::read_to_string(path).unwrap();
+    std::fs::write(path, before + text).unwrap();
+}
+
+#[test]
+fn the_engine_going_away_mid_run_fails_in_one_line_and_the_next_run_recovers() {
+    let _serial = serial();
+    let root = warm_repo("engine-away");
+    ok(xtask(&root, &["dist"], &[]));
+
+    // During the tools stage: an edit under tools/ makes the cache stale, and
+    // the engine stops while the tools are built.
+    append(
+        &root.join("tools/build.Dockerfile"),
+        "# engine-away probe\n",
+    );
+    stop_the_engine_during(&root, "tools cache miss", Duration::from_millis(500));
     let err = ok(xtask(&root, &["dist"], &[]));
     assert!(err.contains("tools-cache/ refreshed"), "{}", tail(&err));
     check_dist(&root);
     cache_is_intact(&root);
 
     // During the build container: an edit makes perfspect compile.
-    let dist = snapshot(&root.join("dist"));
-    let main_rs = root.join("perfspect/src/main.rs");
-    let text = std::fs::read_to_string(&main_rs).unwrap();
-    std::fs::write(&main_rs, text + "\n// engine-away probe\n").unwrap();
-    let (err, success, acted) = run_and_act_at(
-        &root,
-        &["dist"],
-        "==> build: started",
-        Duration::from_secs(3),
-        stop_engine,
+    append(
+        &root.join("perfspect/src/main.rs"),
+        "\n// engine-away probe\n",
     );
-    if !engine_up() {
-        start_engine(&root);
-    }
-    assert!(acted && !success, "{}", tail(&err));
-    says_the_engine_went_away(&err);
-    assert_eq!(snapshot(&root.join("dist")), dist, "dist/ changed");
+    stop_the_engine_during(&root, "==> build: started", Duration::from_secs(3));
     ok(xtask(&root, &["dist"], &[]));
     check_dist(&root);
 }
