@@ -17,8 +17,9 @@ pub fn fold(perf_script: &str) -> std::io::Result<String> {
 pub struct Stack {
     /// Frames from the process name (outermost) to the sampled function.
     pub frames: Vec<String>,
-    /// Samples with exactly this stack.
-    pub samples: u64,
+    /// Sum of the sampled periods with exactly this stack: nanoseconds of CPU
+    /// time for cpu-clock, cycles for cycles.
+    pub weight: u64,
 }
 
 /// Parses folded lines, most sampled first.
@@ -29,11 +30,11 @@ pub fn parse_folded(folded: &str) -> Vec<Stack> {
             let (stack, n) = l.rsplit_once(' ')?;
             Some(Stack {
                 frames: stack.split(';').map(str::to_string).collect(),
-                samples: n.trim().parse().ok()?,
+                weight: n.trim().parse().ok()?,
             })
         })
         .collect();
-    out.sort_by(|a, b| b.samples.cmp(&a.samples).then(a.frames.cmp(&b.frames)));
+    out.sort_by(|a, b| b.weight.cmp(&a.weight).then(a.frames.cmp(&b.frames)));
     out
 }
 
@@ -42,10 +43,45 @@ pub fn self_time(stacks: &[Stack]) -> Vec<(String, u64)> {
     let mut m: std::collections::BTreeMap<&str, u64> = Default::default();
     for s in stacks {
         if let Some(f) = s.frames.last() {
-            *m.entry(f.as_str()).or_default() += s.samples;
+            *m.entry(f.as_str()).or_default() += s.weight;
         }
     }
     let mut v: Vec<(String, u64)> = m.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
     v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SCRIPT: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/perf-script-cpu-clock-fp-x86_64-vm.txt"
+    ));
+
+    #[test]
+    fn folds_like_inferno_collapse_perf() {
+        let folded = fold(SCRIPT).unwrap();
+        // inferno's collapser on its own, with its CLI's default options
+        // (what `inferno-collapse-perf` prints for this input).
+        let mut expect = Vec::new();
+        inferno::collapse::perf::Folder::default()
+            .collapse(SCRIPT.as_bytes(), &mut expect)
+            .unwrap();
+        assert_eq!(folded, String::from_utf8(expect).unwrap());
+        // And what stackcollapse-perf.pl prints, checked by hand on the input:
+        // the hot loop called from main (no symbol for main: -O1 tail call).
+        let stacks = parse_folded(&folded);
+        assert_eq!(
+            stacks[0].frames,
+            ["hot", "__libc_start_call_main", "perfspect_hot_spin"]
+        );
+        let samples = SCRIPT.matches("cpu-clock:").count() as u64;
+        let total: u64 = stacks.iter().map(|s| s.weight).sum();
+        assert_eq!(total, samples * 10_101_010, "period of 99 Hz cpu-clock");
+        let top = &self_time(&stacks)[0];
+        assert_eq!(top.0, "perfspect_hot_spin");
+        assert!(top.1 * 10 > total * 9, "{top:?} of {total}");
+    }
 }

@@ -78,8 +78,8 @@ pub struct Profile {
     pub interrupted: bool,
     /// Remarks about the recording (software event fallback, empty result).
     pub notes: Vec<String>,
-    /// Samples in all stacks.
-    pub total_samples: u64,
+    /// Sum of the weights of all stacks (ns of CPU time for cpu-clock, cycles for cycles).
+    pub total_weight: u64,
     /// Distinct stacks, most sampled first.
     pub stacks: Vec<fold::Stack>,
     /// The same stacks in folded form (`frame;frame count` lines), as fed to inferno.
@@ -136,14 +136,14 @@ fn complete_inner(mut p: Pending, interrupted: bool) -> Result<()> {
     let script = record::script(&p.perf, &p.data)?;
     let folded = fold::fold(&script).context("cannot fold perf script output")?;
     let stacks = fold::parse_folded(&folded);
-    p.profile.total_samples = stacks.iter().map(|s| s.samples).sum();
+    p.profile.total_weight = stacks.iter().map(|s| s.weight).sum();
     if stacks.is_empty() {
         p.profile
             .notes
             .push("perf recorded no samples (an idle target?)".into());
     }
     for (f, n) in fold::self_time(&stacks).iter().take(5) {
-        let share = 100.0 * *n as f64 / p.profile.total_samples.max(1) as f64;
+        let share = 100.0 * *n as f64 / p.profile.total_weight.max(1) as f64;
         eprintln!("  {share:5.1}%  {f}");
     }
     p.profile.stacks = stacks;
@@ -238,7 +238,7 @@ pub fn cmd(a: &Args) -> Result<()> {
             call_graph: if a.call_graph == CallGraph::Dwarf { "dwarf" } else { "fp" }.into(),
             interrupted: false,
             notes: note.into_iter().collect(),
-            total_samples: 0,
+            total_weight: 0,
             stacks: Vec::new(),
             folded: String::new(),
         },

@@ -73,3 +73,40 @@ pub fn parse(lines: &[String]) -> (Vec<Vec<Point>>, Vec<String>) {
         .collect();
     (out, unsupported)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(text: &str) -> Vec<String> {
+        text.lines().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn ipc_and_cache_misses_with_a_pmu() {
+        let (rows, unsupported) = parse(&lines(include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/perf-stat-hw-sample.csv"
+        ))));
+        assert!(unsupported.is_empty(), "{unsupported:?}");
+        assert!(!rows.is_empty());
+        let get = |n: &str| rows[0].iter().find(|p| p.name == n).map(|p| p.value).unwrap();
+        assert!((get("IPC") - 3006404320.0 / 2405123456.0).abs() < 1e-9);
+        assert!((get("cache miss ratio") - 100.0 * 10308641.0 / 41234567.0).abs() < 1e-9);
+        let dt = 1.001012345;
+        assert!((get("cache misses") - 10308641.0 / dt).abs() < 1e-3);
+    }
+
+    #[test]
+    fn software_only_says_not_supported() {
+        let (rows, unsupported) = parse(&lines(include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/perf-stat-sw-only-x86_64-vm.csv"
+        ))));
+        assert!(rows.iter().all(|r| r.is_empty()));
+        assert!(
+            unsupported.contains(&"cycles <not supported>".to_string()),
+            "{unsupported:?}"
+        );
+    }
+}

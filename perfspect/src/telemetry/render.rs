@@ -276,3 +276,54 @@ fn html(r: &Recording) -> String {
     out.push_str("</body></html>\n");
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::series::{Summary, Unavailable};
+    use super::*;
+
+    fn rec() -> Recording {
+        let values = vec![Some(10.0), None, Some(30.0)];
+        Recording {
+            perfspect_version: "3.0.0".into(),
+            host: "h<1>".into(),
+            started: "2026-11-26T00:00:00Z".into(),
+            interval_secs: 2.0,
+            interrupted: true,
+            times: vec![2.0, 4.0, 6.0],
+            series: vec![Series {
+                group: GROUPS[1].into(),
+                name: "cpu0 busy".into(),
+                unit: "%".into(),
+                summary: Summary::of(&values),
+                values,
+            }],
+            unavailable: vec![Unavailable {
+                group: GROUPS[8].into(),
+                reason: "turbostat is not bundled".into(),
+            }],
+        }
+    }
+
+    #[test]
+    fn every_format_holds_the_series_and_the_reasons() {
+        let r = rec();
+        let t = render(Format::Txt, &r);
+        assert!(t.contains("cpu0 busy") && t.contains("20.0"), "{t}");
+        assert!(t.contains("unavailable: turbostat is not bundled"), "{t}");
+        assert!(t.contains("ended by a signal"));
+        let c = render(Format::Csv, &r);
+        assert_eq!(
+            c,
+            "time_s,CPU utilisation per CPU: cpu0 busy (%)\n2.000,10\n4.000,\n6.000,30\n"
+        );
+        let j: serde_json::Value = serde_json::from_str(&render(Format::Json, &r)).unwrap();
+        assert_eq!(j["series"][0]["values"], serde_json::json!([10.0, null, 30.0]));
+        assert_eq!(j["series"][0]["summary"]["p95"], 30.0);
+        assert_eq!(j["unavailable"][0]["group"], "turbostat");
+        let h = render(Format::Html, &r);
+        assert!(h.contains("<polyline points=") && h.contains("h&lt;1&gt;"));
+        assert!(h.contains("Unavailable: turbostat is not bundled"));
+        assert!(!h.contains("<script") && !h.contains("src=") && !h.contains("href="));
+    }
+}

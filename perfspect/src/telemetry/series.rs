@@ -278,3 +278,179 @@ pub fn derive(a: &Snapshot, b: &Snapshot, dt: f64) -> Vec<Point> {
     }
     p
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::sample::*;
+    use super::*;
+
+    macro_rules! data {
+        ($f:literal) => {
+            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/", $f))
+        };
+    }
+
+    fn snap(stat: &str, disk: &str, vm: &str, net: &str) -> Snapshot {
+        Snapshot {
+            stat: parse_stat(stat),
+            disks: parse_diskstats(disk, |n| n == "vda"),
+            meminfo: parse_keyed(data!("meminfo-x86_64-vm.txt")),
+            vmstat: parse_keyed(vm),
+            net: parse_net_dev(net),
+            ..Default::default()
+        }
+    }
+
+    /// Two captures of this VM 1 s apart, during a 200 MiB O_DIRECT dd.
+    fn recorded() -> Vec<Point> {
+        let a = snap(
+            data!("proc-stat-x86_64-vm-a.txt"),
+            data!("proc-diskstats-x86_64-vm-a.txt"),
+            data!("proc-vmstat-x86_64-vm-a.txt"),
+            data!("proc-net-dev-x86_64-vm-a.txt"),
+        );
+        let b = snap(
+            data!("proc-stat-x86_64-vm-b.txt"),
+            data!("proc-diskstats-x86_64-vm-b.txt"),
+            data!("proc-vmstat-x86_64-vm-b.txt"),
+            data!("proc-net-dev-x86_64-vm-b.txt"),
+        );
+        derive(&a, &b, 1.0)
+    }
+
+    fn get(p: &[Point], group: &str, name: &str) -> f64 {
+        p.iter()
+            .find(|x| x.group == group && x.name == name)
+            .unwrap_or_else(|| panic!("no {group}/{name}"))
+            .value
+    }
+
+    #[test]
+    fn cpu_series_from_proc_stat() {
+        let p = recorded();
+        let total: f64 = CPU_CATEGORIES.iter().map(|c| get(&p, GROUPS[0], c)).sum();
+        assert!((total - 100.0).abs() < 1e-6, "categories add up: {total}");
+        for cpu in ["cpu0 busy", "cpu1 busy"] {
+            let v = get(&p, GROUPS[1], cpu);
+            assert!((0.0..=100.0).contains(&v), "{cpu} {v}");
+        }
+        let a = parse_stat(data!("proc-stat-x86_64-vm-a.txt"));
+        let b = parse_stat(data!("proc-stat-x86_64-vm-b.txt"));
+        assert_eq!(get(&p, GROUPS[2], "context switches"), (b.ctxt - a.ctxt) as f64);
+        assert_eq!(get(&p, GROUPS[2], "interrupts"), (b.intr - a.intr) as f64);
+        assert_eq!(get(&p, GROUPS[2], "run queue"), b.procs_running as f64);
+        assert_eq!(a.cpus.len(), 2);
+    }
+
+    #[test]
+    fn disk_series_from_diskstats() {
+        let p = recorded();
+        // 407 writes, 409648 sectors (200 MiB) in the second.
+        assert_eq!(get(&p, GROUPS[3], "vda writes"), 407.0);
+        let mib = get(&p, GROUPS[3], "vda write");
+        assert!((mib - 409_648.0 * 512.0 / 1048576.0).abs() < 1e-9, "{mib}");
+        assert_eq!(get(&p, GROUPS[3], "vda reads"), 1731.0);
+        let util = get(&p, GROUPS[3], "vda utilisation");
+        assert!((util - 16.8).abs() < 1e-9, "{util}");
+        let wait = get(&p, GROUPS[3], "vda await");
+        assert!((wait - (6234.0 + 231.0) / (1731.0 + 407.0)).abs() < 1e-9, "{wait}");
+    }
+
+    #[test]
+    fn memory_paging_and_network_series() {
+        let p = recorded();
+        let m = parse_keyed(data!("meminfo-x86_64-vm.txt"));
+        let avail = m["MemAvailable"] as f64 / 1024.0;
+        assert_eq!(get(&p, GROUPS[4], "available"), avail);
+        let used = get(&p, GROUPS[4], "used");
+        assert!(used > 0.0 && used < m["MemTotal"] as f64 / 1024.0);
+        get(&p, GROUPS[4], "dirty");
+        get(&p, GROUPS[4], "swap used");
+        let va = parse_keyed(data!("proc-vmstat-x86_64-vm-a.txt"));
+        let vb = parse_keyed(data!("proc-vmstat-x86_64-vm-b.txt"));
+        assert_eq!(
+            get(&p, GROUPS[5], "page faults"),
+            (vb["pgfault"] - va["pgfault"]) as f64
+        );
+        assert_eq!(
+            get(&p, GROUPS[5], "NUMA hits"),
+            (vb["numa_hit"] - va["numa_hit"]) as f64
+        );
+        get(&p, GROUPS[5], "NUMA misses");
+        let na = parse_net_dev(data!("proc-net-dev-x86_64-vm-a.txt"));
+        assert!(na.contains_key("lo") && na.contains_key("eth0"), "{na:?}");
+        for s in ["rx packets", "tx packets", "rx", "tx", "errors", "drops"] {
+            get(&p, GROUPS[6], &format!("eth0 {s}"));
+        }
+    }
+
+    #[test]
+    fn net_dev_fields() {
+        let text = "Inter-|   Receive |  Transmit\n face |bytes packets errs drop fifo frame compressed multicast|bytes packets errs drop fifo colls carrier compressed\n  eth0: 2048 10 1 2 0 0 0 0 4096 20 3 4 0 0 0 0\n";
+        let n = &parse_net_dev(text)["eth0"];
+        assert_eq!(
+            (n.rx_bytes, n.rx_packets, n.rx_errors, n.rx_drops),
+            (2048, 10, 1, 2)
+        );
+        assert_eq!(
+            (n.tx_bytes, n.tx_packets, n.tx_errors, n.tx_drops),
+            (4096, 20, 3, 4)
+        );
+    }
+
+    #[test]
+    fn frequency_and_temperature_from_sysfs() {
+        let root = std::env::temp_dir().join(format!("perfspect-sysfs-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let w = |p: &str, v: &str| {
+            let p = root.join(p);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, v).unwrap();
+        };
+        // The layout of the kernel's cpufreq, hwmon and thermal sysfs.
+        w("cpu/cpu0/cpufreq/scaling_cur_freq", "2400000\n");
+        w("cpu/cpu1/cpufreq/scaling_cur_freq", "800000\n");
+        w("cpu/cpufreq/boost", "1\n");
+        w("class/hwmon/hwmon0/name", "coretemp\n");
+        w("class/hwmon/hwmon0/temp1_input", "45000\n");
+        w("class/hwmon/hwmon0/temp1_label", "Package id 0\n");
+        w("class/thermal/thermal_zone0/type", "x86_pkg_temp\n");
+        w("class/thermal/thermal_zone0/temp", "47500\n");
+        let a = Snapshot::default();
+        let b = Snapshot {
+            freq_khz: read_cpufreq(&root.join("cpu")),
+            temp_milli_c: read_temperatures(&root.join("class")),
+            ..Default::default()
+        };
+        let _ = std::fs::remove_dir_all(&root);
+        let p = derive(&a, &b, 1.0);
+        assert_eq!(get(&p, GROUPS[7], "cpu0 frequency"), 2400.0);
+        assert_eq!(get(&p, GROUPS[7], "cpu1 frequency"), 800.0);
+        assert_eq!(get(&p, GROUPS[7], "coretemp/Package id 0 temperature"), 45.0);
+        assert_eq!(get(&p, GROUPS[7], "thermal_zone0/x86_pkg_temp temperature"), 47.5);
+    }
+
+    #[test]
+    fn summary_statistics() {
+        let v: Vec<Option<f64>> = (1..=20).map(|x| Some(x as f64)).chain([None]).collect();
+        let s = Summary::of(&v).unwrap();
+        assert_eq!((s.min, s.mean, s.max, s.p95), (1.0, 10.5, 20.0, 19.0));
+        assert!(Summary::of(&[None, None]).is_none());
+    }
+
+    #[test]
+    fn table_aligns_late_series() {
+        let mut t = Table::default();
+        t.push(vec![point(GROUPS[2], "a", "/s", 1.0)]);
+        t.push(vec![
+            point(GROUPS[2], "a", "/s", 2.0),
+            point(GROUPS[0], "b", "%", 5.0),
+        ]);
+        t.set(0, vec![point(GROUPS[8], "IPC", "x", 1.5)]);
+        let s = t.finish(2);
+        assert_eq!(s[0].name, "b");
+        assert_eq!(s[0].values, vec![None, Some(5.0)]);
+        assert_eq!(s[1].values, vec![Some(1.0), Some(2.0)]);
+        assert_eq!(s[2].values, vec![Some(1.5), None]);
+    }
+}

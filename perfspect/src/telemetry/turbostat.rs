@@ -86,12 +86,64 @@ pub fn parse(lines: &[String]) -> (Vec<Vec<Point>>, Vec<String>) {
 pub fn failure_reason(other: &[String], exited: bool) -> String {
     let msg = other
         .iter()
-        .find(|l| !l.is_empty())
+        .find(|l| !l.is_empty() && !l.starts_with("turbostat version"))
         .cloned()
         .unwrap_or_else(|| "no output".to_string());
     if exited {
         format!("turbostat failed: {msg} (it needs root and MSR access: modprobe msr; not available in most VMs)")
     } else {
         format!("turbostat printed no interval: {msg}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(text: &str) -> Vec<String> {
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn summary_rows() {
+        let l = lines(include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/turbostat-summary-sample.txt"
+        )));
+        let (rows, other) = parse(&l);
+        assert!(other.is_empty(), "{other:?}");
+        assert_eq!(rows.len(), 3);
+        let get = |i: usize, n: &str| {
+            rows[i]
+                .iter()
+                .find(|p| p.name == n)
+                .map(|p| (p.value, p.unit))
+                .unwrap_or_else(|| panic!("no {n}"))
+        };
+        assert_eq!(get(0, "Bzy_MHz"), (2735.0, "MHz"));
+        assert_eq!(get(1, "Busy%"), (99.8, "%"));
+        assert_eq!(get(2, "CPU%c6"), (81.99, "%"));
+        assert_eq!(get(1, "PkgWatt"), (201.75, "W"));
+        assert_eq!(get(0, "RAMWatt"), (12.45, "W"));
+        assert_eq!(get(1, "PkgTmp"), (74.0, "°C"));
+        assert_eq!(get(2, "IPC"), (0.85, "instructions/cycle"));
+        assert!(rows[0].iter().all(|p| p.name != "IRQ" && p.name != "SMI"));
+        assert!(rows[0].iter().all(|p| p.group == GROUPS[8]));
+    }
+
+    #[test]
+    fn failure_says_why() {
+        let l = lines(include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/turbostat-failure-vm.txt"
+        )));
+        let (rows, other) = parse(&l);
+        assert!(rows.is_empty());
+        let r = failure_reason(&other, true);
+        assert!(r.contains("Failed to set rlimit"), "{r}");
+        assert!(r.contains("MSR"), "{r}");
     }
 }
