@@ -40,14 +40,26 @@ fn hot_function_is_named_in_every_output() {
     std::io::Read::read_to_string(&mut run.stderr.take().unwrap(), &mut err).unwrap();
     assert!(st.success(), "exit {st}: {err}");
     if no_pmu() {
-        assert!(err.contains("cpu-clock"), "says it sampled a software event: {err}");
+        assert!(
+            err.contains("cpu-clock"),
+            "says it sampled a software event: {err}"
+        );
     }
 
     let svg = std::fs::read_to_string(dir.join("flamegraph.svg")).unwrap();
-    assert!(svg.contains("perfspect_hot_spin"), "SVG names the hot function");
-    assert!(svg.contains("function search("), "inferno's interactive SVG");
+    assert!(
+        svg.contains("perfspect_hot_spin"),
+        "SVG names the hot function"
+    );
+    assert!(
+        svg.contains("function search("),
+        "inferno's interactive SVG"
+    );
     let folded = std::fs::read_to_string(dir.join("flamegraph.folded")).unwrap();
-    assert!(folded.lines().all(|l| l.starts_with("hot;")), "only the process");
+    assert!(
+        folded.lines().all(|l| l.starts_with("hot;")),
+        "only the process"
+    );
     let j: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("flamegraph.json")).unwrap())
             .unwrap();
@@ -58,7 +70,13 @@ fn hot_function_is_named_in_every_output() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|s| s["frames"].as_array().unwrap().iter().any(|f| f == "perfspect_hot_spin"))
+        .filter(|s| {
+            s["frames"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f == "perfspect_hot_spin")
+        })
         .map(|s| s["weight"].as_u64().unwrap())
         .sum();
     assert!(hot_weight * 2 > total, "{hot_weight} of {total}");
@@ -72,7 +90,10 @@ fn hot_function_is_named_in_every_output() {
     // inferno's init() ran: it drops the root's fixed width to fit the page.
     let root = &dom[dom.find("<svg").unwrap()..];
     let root = &root[..root.find('>').unwrap()];
-    assert!(root.contains("onload=\"init(evt)\"") && !root.contains(" width="), "{root}");
+    assert!(
+        root.contains("onload=\"init(evt)\"") && !root.contains(" width="),
+        "{root}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -83,7 +104,14 @@ fn ctrl_c_at_three_seconds_still_writes_every_output() {
     let hot = hot_program(&dir);
     let mut prog = spawn_pinned(Command::new(&hot).arg("60"), first_cpu());
     let mut run = Command::new(&bin)
-        .args(["flamegraph", "--duration", "60", "-f", "html,svg,json,folded", "-o"])
+        .args([
+            "flamegraph",
+            "--duration",
+            "60",
+            "-f",
+            "html,svg,json,folded",
+            "-o",
+        ])
         .arg(&dir)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -107,7 +135,11 @@ fn ctrl_c_at_three_seconds_still_writes_every_output() {
     assert!(svg.trim_end().ends_with("</svg>") && svg.contains("perfspect_hot_spin"));
     let html = std::fs::read_to_string(dir.join("flamegraph.html")).unwrap();
     assert!(html.trim_end().ends_with("</html>"));
-    assert!(!std::fs::read_to_string(dir.join("flamegraph.folded")).unwrap().is_empty());
+    assert!(
+        !std::fs::read_to_string(dir.join("flamegraph.folded"))
+            .unwrap()
+            .is_empty()
+    );
     let leftovers: Vec<_> = std::fs::read_dir(std::env::temp_dir())
         .unwrap()
         .flatten()

@@ -29,10 +29,7 @@ fn six_seconds_under_load_show_in_the_right_series() {
     let dir = scratch("telemetry-load");
     let bin = install(&dir);
     let cpu = first_cpu();
-    let mut spin = spawn_pinned(
-        Command::new("sh").args(["-c", "while :; do :; done"]),
-        cpu,
-    );
+    let mut spin = spawn_pinned(Command::new("sh").args(["-c", "while :; do :; done"]), cpu);
     let mut dd = Command::new("dd")
         .arg("if=/dev/zero")
         .arg(format!("of={}", dir.join("ddfile").display()))
@@ -91,7 +88,13 @@ fn six_seconds_under_load_show_in_the_right_series() {
         assert_eq!(s["values"].as_array().unwrap().len(), n);
         assert!(s["summary"]["max"].as_f64().unwrap() > 0.0, "{g}/{name}");
     }
-    assert!(j["series"].as_array().unwrap().iter().any(|s| s["group"] == "Network"));
+    assert!(
+        j["series"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["group"] == "Network")
+    );
 
     // Where turbostat or the PMU are missing, every format says why.
     let missing: Vec<String> = j["unavailable"]
@@ -104,10 +107,25 @@ fn six_seconds_under_load_show_in_the_right_series() {
     let html = std::fs::read_to_string(dir.join("telemetry.html")).unwrap();
     for m in &missing {
         assert!(txt.contains(m.as_str()), "txt lacks {m}");
-        assert!(html.contains(m.split(':').next().unwrap()), "html lacks {m}");
+        assert!(
+            html.contains(m.split(':').next().unwrap()),
+            "html lacks {m}"
+        );
     }
-    if std::env::consts::ARCH == "x86_64" && !j["series"].as_array().unwrap().iter().any(|s| s["group"] == "turbostat") {
-        assert!(j["unavailable"].as_array().unwrap().iter().any(|u| u["group"] == "turbostat"));
+    if std::env::consts::ARCH == "x86_64"
+        && !j["series"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["group"] == "turbostat")
+    {
+        assert!(
+            j["unavailable"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|u| u["group"] == "turbostat")
+        );
     }
     let csv = std::fs::read_to_string(dir.join("telemetry.csv")).unwrap();
     assert_eq!(csv.lines().count(), n + 1);
@@ -125,7 +143,14 @@ fn ctrl_c_at_three_seconds_still_writes_every_output() {
     let dir = scratch("telemetry-sigint");
     let bin = install(&dir);
     let mut run = Command::new(&bin)
-        .args(["telemetry", "--interval", "1", "-f", "txt,json,csv,html", "-o"])
+        .args([
+            "telemetry",
+            "--interval",
+            "1",
+            "-f",
+            "txt,json,csv,html",
+            "-o",
+        ])
         .arg(&dir)
         .stdin(Stdio::null())
         .stdout(Stdio::null())

@@ -7,7 +7,8 @@ use serde::Serialize;
 /// Folds `perf script` output. Each line is `comm;outermost;...;innermost N`.
 pub fn fold(perf_script: &str) -> std::io::Result<String> {
     let mut out = Vec::new();
-    let mut folder = inferno::collapse::perf::Folder::from(inferno::collapse::perf::Options::default());
+    let mut folder =
+        inferno::collapse::perf::Folder::from(inferno::collapse::perf::Options::default());
     folder.collapse(perf_script.as_bytes(), &mut out)?;
     Ok(String::from_utf8_lossy(&out).into_owned())
 }

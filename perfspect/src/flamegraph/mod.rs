@@ -28,12 +28,14 @@ pub enum CallGraph {
 }
 
 #[derive(clap::Args)]
-#[command(after_help = "Runs the embedded perf: `perf record -e EVENT -F FREQ --call-graph \
+#[command(
+    after_help = "Runs the embedded perf: `perf record -e EVENT -F FREQ --call-graph \
 fp|dwarf -a` (or `-p PIDS`) for the duration, then `perf script`; stacks are folded and drawn \
 with the inferno crate. The HTML page and the SVG are interactive (click to zoom, Search or \
 Ctrl-F to highlight) and load nothing from the network. Where the CPU exposes no hardware \
 counters (most VMs) the cpu-clock software event is sampled instead of cycles, and the output \
-says so. Ctrl-C ends the recording early and still writes every output.")]
+says so. Ctrl-C ends the recording early and still writes every output."
+)]
 pub struct Args {
     /// How long to record, in seconds
     #[arg(long, short = 'd', default_value = "10", value_name = "SECS", value_parser = util::parse_seconds)]
@@ -48,7 +50,13 @@ pub struct Args {
     #[arg(long, value_enum, default_value = "fp")]
     pub call_graph: CallGraph,
     /// Output formats; repeat or separate with commas
-    #[arg(long, short = 'f', value_enum, value_delimiter = ',', default_value = "html")]
+    #[arg(
+        long,
+        short = 'f',
+        value_enum,
+        value_delimiter = ',',
+        default_value = "html"
+    )]
     pub format: Vec<Format>,
     /// Write flamegraph.<format> files into this existing directory (default: current directory)
     #[arg(long, short = 'o', value_name = "DIR", default_value = ".")]
@@ -106,7 +114,10 @@ fn has_hardware_pmu() -> bool {
         .map(|rd| {
             rd.flatten().any(|e| {
                 let n = e.file_name().to_string_lossy().into_owned();
-                n == "cpu" || n.starts_with("cpu_") || n.starts_with("armv8") || n.starts_with("arm_")
+                n == "cpu"
+                    || n.starts_with("cpu_")
+                    || n.starts_with("armv8")
+                    || n.starts_with("arm_")
             })
         })
         .unwrap_or(false)
@@ -195,12 +206,19 @@ pub fn cmd(a: &Args) -> Result<()> {
     // A private copy of perf: the exit hook runs `perf script` after the
     // signal thread has removed the tools' session directory.
     let perf = work.join("perf");
-    std::fs::copy(&tool, &perf).with_context(|| format!("cannot copy perf into {}", work.display()))?;
+    std::fs::copy(&tool, &perf)
+        .with_context(|| format!("cannot copy perf into {}", work.display()))?;
     let data = work.join("perf.data");
     let (event, note) = record::event(has_hardware_pmu());
     let mut cmd = std::process::Command::new(&perf);
-    cmd.args(record::record_args(&data, event, a.frequency, a.call_graph == CallGraph::Dwarf, &a.pids))
-        .env("LC_ALL", "C");
+    cmd.args(record::record_args(
+        &data,
+        event,
+        a.frequency,
+        a.call_graph == CallGraph::Dwarf,
+        &a.pids,
+    ))
+    .env("LC_ALL", "C");
     let running = match child::start(cmd) {
         Ok(r) => r,
         Err(e) => {
@@ -213,13 +231,20 @@ pub fn cmd(a: &Args) -> Result<()> {
     } else {
         format!(
             "pids {}",
-            a.pids.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
+            a.pids
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
         )
     };
     if let Some(n) = &note {
         eprintln!("perfspect flamegraph: {n}");
     }
-    eprintln!("perfspect flamegraph: recording {target} for {} s", a.duration);
+    eprintln!(
+        "perfspect flamegraph: recording {target} for {} s",
+        a.duration
+    );
     let start = Instant::now();
     *PENDING.lock().unwrap_or_else(|e| e.into_inner()) = Some(Pending {
         perf,
@@ -235,7 +260,12 @@ pub fn cmd(a: &Args) -> Result<()> {
             duration_secs: 0.0,
             frequency_hz: a.frequency,
             event: event.to_string(),
-            call_graph: if a.call_graph == CallGraph::Dwarf { "dwarf" } else { "fp" }.into(),
+            call_graph: if a.call_graph == CallGraph::Dwarf {
+                "dwarf"
+            } else {
+                "fp"
+            }
+            .into(),
             interrupted: false,
             notes: note.into_iter().collect(),
             total_weight: 0,

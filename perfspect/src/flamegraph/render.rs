@@ -34,7 +34,12 @@ pub fn svg(p: &Profile) -> std::io::Result<String> {
     let mut opt = inferno::flamegraph::Options::default();
     opt.title = title(p);
     opt.subtitle = p.notes.first().cloned();
-    opt.count_name = if p.event == "cpu-clock" { "ns" } else { "cycles" }.into();
+    opt.count_name = if p.event == "cpu-clock" {
+        "ns"
+    } else {
+        "cycles"
+    }
+    .into();
     let mut out = Vec::new();
     if p.folded.trim().is_empty() {
         // inferno refuses empty input; draw an empty graph that says so.

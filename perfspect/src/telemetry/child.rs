@@ -29,7 +29,13 @@ pub fn start(mut cmd: Command) -> std::io::Result<Running> {
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
         cmd.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
+            libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGKILL as libc::c_ulong,
+                0,
+                0,
+                0,
+            );
             for s in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
                 libc::signal(s, libc::SIG_DFL);
             }

@@ -24,14 +24,16 @@ use std::time::{Duration, Instant};
 pub use render::Format;
 
 #[derive(clap::Args)]
-#[command(after_help = "Every interval: CPU utilisation by category and per CPU, interrupts, \
+#[command(
+    after_help = "Every interval: CPU utilisation by category and per CPU, interrupts, \
 context switches and run queue (/proc/stat); reads, writes, throughput, await and utilisation per \
 block device (/proc/diskstats); memory, swap, page faults and NUMA hits/misses (/proc/meminfo, \
 /proc/vmstat); packets, bytes, errors and drops per interface (/proc/net/dev); cpufreq frequency \
 and hwmon/thermal temperatures where present. On x86, turbostat (override dir or PATH) adds \
 frequency, C-states, power, temperature and IPC; with a hardware PMU, `perf stat` adds IPC and \
 cache misses. Series that cannot be recorded are listed with the reason. Ctrl-C ends the run and \
-still writes every output.")]
+still writes every output."
+)]
 pub struct Args {
     /// How long to record, in seconds; 0 records until Ctrl-C
     #[arg(long, short = 'd', default_value = "0", value_name = "SECS", value_parser = duration)]
@@ -40,7 +42,13 @@ pub struct Args {
     #[arg(long, short = 'i', default_value = "2", value_name = "SECS", value_parser = util::parse_seconds)]
     pub interval: f64,
     /// Output formats; repeat or separate with commas
-    #[arg(long, short = 'f', value_enum, value_delimiter = ',', default_value = "txt")]
+    #[arg(
+        long,
+        short = 'f',
+        value_enum,
+        value_delimiter = ',',
+        default_value = "txt"
+    )]
     pub format: Vec<Format>,
     /// Write telemetry.<format> files into this existing directory instead of stdout
     #[arg(long, short = 'o', value_name = "DIR")]
@@ -108,7 +116,10 @@ fn has_hardware_pmu() -> bool {
         .map(|rd| {
             rd.flatten().any(|e| {
                 let n = e.file_name().to_string_lossy().into_owned();
-                n == "cpu" || n.starts_with("cpu_") || n.starts_with("armv8") || n.starts_with("arm_")
+                n == "cpu"
+                    || n.starts_with("cpu_")
+                    || n.starts_with("armv8")
+                    || n.starts_with("arm_")
             })
         })
         .unwrap_or(false)
@@ -117,8 +128,7 @@ fn has_hardware_pmu() -> bool {
 fn start_perf(interval: f64) -> Tool {
     if !has_hardware_pmu() {
         return Tool::Absent(
-            "no hardware PMU (as in most VMs): IPC and cache misses need hardware counters"
-                .into(),
+            "no hardware PMU (as in most VMs): IPC and cache misses need hardware counters".into(),
         );
     }
     let mut cmd = match crate::tools::command("perf") {
@@ -196,7 +206,10 @@ fn finish(mut st: State, interrupted: bool) -> Recording {
     take(Some(st.perf), GROUPS[9], &mut st.table);
     let series = st.table.finish(n);
     for (g, what) in [
-        (GROUPS[7], "no cpufreq (/sys/devices/system/cpu/cpu*/cpufreq) nor hwmon/thermal sensors on this system"),
+        (
+            GROUPS[7],
+            "no cpufreq (/sys/devices/system/cpu/cpu*/cpufreq) nor hwmon/thermal sensors on this system",
+        ),
         (GROUPS[3], "no block device in /proc/diskstats"),
     ] {
         if !series.iter().any(|s| s.group == g) && n > 0 {
@@ -218,7 +231,11 @@ fn finish(mut st: State, interrupted: bool) -> Recording {
     }
 }
 
-fn write_outputs(r: &Recording, formats: &[Format], output: Option<&std::path::Path>) -> Result<()> {
+fn write_outputs(
+    r: &Recording,
+    formats: &[Format],
+    output: Option<&std::path::Path>,
+) -> Result<()> {
     for f in formats {
         let text = render::render(*f, r);
         match output {

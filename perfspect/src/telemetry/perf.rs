@@ -90,7 +90,13 @@ mod tests {
         ))));
         assert!(unsupported.is_empty(), "{unsupported:?}");
         assert!(!rows.is_empty());
-        let get = |n: &str| rows[0].iter().find(|p| p.name == n).map(|p| p.value).unwrap();
+        let get = |n: &str| {
+            rows[0]
+                .iter()
+                .find(|p| p.name == n)
+                .map(|p| p.value)
+                .unwrap()
+        };
         assert!((get("IPC") - 3006404320.0 / 2405123456.0).abs() < 1e-9);
         assert!((get("cache miss ratio") - 100.0 * 10308641.0 / 41234567.0).abs() < 1e-9);
         let dt = 1.001012345;

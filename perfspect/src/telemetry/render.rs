@@ -318,7 +318,10 @@ mod tests {
             "time_s,CPU utilisation per CPU: cpu0 busy (%)\n2.000,10\n4.000,\n6.000,30\n"
         );
         let j: serde_json::Value = serde_json::from_str(&render(Format::Json, &r)).unwrap();
-        assert_eq!(j["series"][0]["values"], serde_json::json!([10.0, null, 30.0]));
+        assert_eq!(
+            j["series"][0]["values"],
+            serde_json::json!([10.0, null, 30.0])
+        );
         assert_eq!(j["series"][0]["summary"]["p95"], 30.0);
         assert_eq!(j["unavailable"][0]["group"], "turbostat");
         let h = render(Format::Html, &r);

@@ -192,9 +192,19 @@ pub fn derive(a: &Snapshot, b: &Snapshot, dt: f64) -> Vec<Point> {
     }
     let g = GROUPS[2];
     p.push(point(g, "interrupts", "/s", rate(a.stat.intr, b.stat.intr)));
-    p.push(point(g, "context switches", "/s", rate(a.stat.ctxt, b.stat.ctxt)));
+    p.push(point(
+        g,
+        "context switches",
+        "/s",
+        rate(a.stat.ctxt, b.stat.ctxt),
+    ));
     p.push(point(g, "run queue", "tasks", b.stat.procs_running as f64));
-    p.push(point(g, "blocked on I/O", "tasks", b.stat.procs_blocked as f64));
+    p.push(point(
+        g,
+        "blocked on I/O",
+        "tasks",
+        b.stat.procs_blocked as f64,
+    ));
 
     // Block devices (iostat -x).
     for (name, d) in &b.disks {
@@ -202,8 +212,18 @@ pub fn derive(a: &Snapshot, b: &Snapshot, dt: f64) -> Vec<Point> {
         let g = GROUPS[3];
         let ios = delta(o.reads, d.reads) + delta(o.writes, d.writes);
         let wait_ms = delta(o.read_ms, d.read_ms) + delta(o.write_ms, d.write_ms);
-        p.push(point(g, format!("{name} reads"), "/s", rate(o.reads, d.reads)));
-        p.push(point(g, format!("{name} writes"), "/s", rate(o.writes, d.writes)));
+        p.push(point(
+            g,
+            format!("{name} reads"),
+            "/s",
+            rate(o.reads, d.reads),
+        ));
+        p.push(point(
+            g,
+            format!("{name} writes"),
+            "/s",
+            rate(o.writes, d.writes),
+        ));
         let mib = |x, y| rate(x, y) * 512.0 / 1048576.0;
         p.push(point(
             g,
@@ -258,10 +278,30 @@ pub fn derive(a: &Snapshot, b: &Snapshot, dt: f64) -> Vec<Point> {
     for (name, n) in &b.net {
         let Some(o) = a.net.get(name) else { continue };
         let g = GROUPS[6];
-        p.push(point(g, format!("{name} rx packets"), "/s", rate(o.rx_packets, n.rx_packets)));
-        p.push(point(g, format!("{name} tx packets"), "/s", rate(o.tx_packets, n.tx_packets)));
-        p.push(point(g, format!("{name} rx"), "KiB/s", rate(o.rx_bytes, n.rx_bytes) / 1024.0));
-        p.push(point(g, format!("{name} tx"), "KiB/s", rate(o.tx_bytes, n.tx_bytes) / 1024.0));
+        p.push(point(
+            g,
+            format!("{name} rx packets"),
+            "/s",
+            rate(o.rx_packets, n.rx_packets),
+        ));
+        p.push(point(
+            g,
+            format!("{name} tx packets"),
+            "/s",
+            rate(o.tx_packets, n.tx_packets),
+        ));
+        p.push(point(
+            g,
+            format!("{name} rx"),
+            "KiB/s",
+            rate(o.rx_bytes, n.rx_bytes) / 1024.0,
+        ));
+        p.push(point(
+            g,
+            format!("{name} tx"),
+            "KiB/s",
+            rate(o.tx_bytes, n.tx_bytes) / 1024.0,
+        ));
         let errs = rate(o.rx_errors, n.rx_errors) + rate(o.tx_errors, n.tx_errors);
         let drops = rate(o.rx_drops, n.rx_drops) + rate(o.tx_drops, n.tx_drops);
         p.push(point(g, format!("{name} errors"), "/s", errs));
@@ -271,10 +311,20 @@ pub fn derive(a: &Snapshot, b: &Snapshot, dt: f64) -> Vec<Point> {
     // Frequency and temperature (cpufreq, hwmon, thermal zones).
     let g = GROUPS[7];
     for (cpu, khz) in &b.freq_khz {
-        p.push(point(g, format!("cpu{cpu} frequency"), "MHz", *khz as f64 / 1000.0));
+        p.push(point(
+            g,
+            format!("cpu{cpu} frequency"),
+            "MHz",
+            *khz as f64 / 1000.0,
+        ));
     }
     for (sensor, mc) in &b.temp_milli_c {
-        p.push(point(g, format!("{sensor} temperature"), "°C", *mc as f64 / 1000.0));
+        p.push(point(
+            g,
+            format!("{sensor} temperature"),
+            "°C",
+            *mc as f64 / 1000.0,
+        ));
     }
     p
 }
@@ -336,7 +386,10 @@ mod tests {
         }
         let a = parse_stat(data!("proc-stat-x86_64-vm-a.txt"));
         let b = parse_stat(data!("proc-stat-x86_64-vm-b.txt"));
-        assert_eq!(get(&p, GROUPS[2], "context switches"), (b.ctxt - a.ctxt) as f64);
+        assert_eq!(
+            get(&p, GROUPS[2], "context switches"),
+            (b.ctxt - a.ctxt) as f64
+        );
         assert_eq!(get(&p, GROUPS[2], "interrupts"), (b.intr - a.intr) as f64);
         assert_eq!(get(&p, GROUPS[2], "run queue"), b.procs_running as f64);
         assert_eq!(a.cpus.len(), 2);
@@ -353,7 +406,10 @@ mod tests {
         let util = get(&p, GROUPS[3], "vda utilisation");
         assert!((util - 16.8).abs() < 1e-9, "{util}");
         let wait = get(&p, GROUPS[3], "vda await");
-        assert!((wait - (6234.0 + 231.0) / (1731.0 + 407.0)).abs() < 1e-9, "{wait}");
+        assert!(
+            (wait - (6234.0 + 231.0) / (1731.0 + 407.0)).abs() < 1e-9,
+            "{wait}"
+        );
     }
 
     #[test]
@@ -426,8 +482,14 @@ mod tests {
         let p = derive(&a, &b, 1.0);
         assert_eq!(get(&p, GROUPS[7], "cpu0 frequency"), 2400.0);
         assert_eq!(get(&p, GROUPS[7], "cpu1 frequency"), 800.0);
-        assert_eq!(get(&p, GROUPS[7], "coretemp/Package id 0 temperature"), 45.0);
-        assert_eq!(get(&p, GROUPS[7], "thermal_zone0/x86_pkg_temp temperature"), 47.5);
+        assert_eq!(
+            get(&p, GROUPS[7], "coretemp/Package id 0 temperature"),
+            45.0
+        );
+        assert_eq!(
+            get(&p, GROUPS[7], "thermal_zone0/x86_pkg_temp temperature"),
+            47.5
+        );
     }
 
     #[test]

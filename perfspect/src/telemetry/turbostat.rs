@@ -43,9 +43,7 @@ fn unit(col: &str) -> Option<&'static str> {
 }
 
 fn is_data(tokens: &[&str]) -> bool {
-    tokens
-        .iter()
-        .all(|t| *t == "-" || t.parse::<f64>().is_ok())
+    tokens.iter().all(|t| *t == "-" || t.parse::<f64>().is_ok())
 }
 
 /// Parses turbostat's output: header lines name the columns, each data line
@@ -90,7 +88,9 @@ pub fn failure_reason(other: &[String], exited: bool) -> String {
         .cloned()
         .unwrap_or_else(|| "no output".to_string());
     if exited {
-        format!("turbostat failed: {msg} (it needs root and MSR access: modprobe msr; not available in most VMs)")
+        format!(
+            "turbostat failed: {msg} (it needs root and MSR access: modprobe msr; not available in most VMs)"
+        )
     } else {
         format!("turbostat printed no interval: {msg}")
     }

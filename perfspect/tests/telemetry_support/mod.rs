@@ -30,7 +30,11 @@ pub fn perf() -> PathBuf {
     let mut candidates = Vec::new();
     if let Some(d) = std::env::var_os("PERFSPECT_TEST_TOOLS_DIR") {
         let p = PathBuf::from(d).join(arch).join("perf");
-        assert!(p.is_file(), "PERFSPECT_TEST_TOOLS_DIR set but {} missing", p.display());
+        assert!(
+            p.is_file(),
+            "PERFSPECT_TEST_TOOLS_DIR set but {} missing",
+            p.display()
+        );
         return p;
     }
     candidates.push(
@@ -129,7 +133,10 @@ pub fn wait_for(child: &mut Child, limit: Duration) -> std::process::ExitStatus 
 
 pub fn sigint(child: &Child) {
     // SAFETY: signalling our own child.
-    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) }, 0);
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) },
+        0
+    );
 }
 
 /// Chromium's own background services, which its flags cannot all silence;
@@ -145,7 +152,10 @@ const CHROMIUM_SERVICE_HOSTS: [&str; 4] = [
 /// page or any request leaving it. Returns the DOM after scripts ran.
 pub fn chromium_dom(page: &Path) -> String {
     let chromium = Path::new("/usr/bin/chromium");
-    assert!(chromium.is_file(), "needs Debian's chromium (apt-get install -y chromium)");
+    assert!(
+        chromium.is_file(),
+        "needs Debian's chromium (apt-get install -y chromium)"
+    );
     let dir = scratch("chromium");
     let netlog = dir.join("netlog.json");
     let out = Command::new(chromium)
@@ -181,12 +191,21 @@ pub fn chromium_dom(page: &Path) -> String {
         if !(lower.starts_with("http:") || lower.starts_with("https:") || lower.starts_with("ws")) {
             continue;
         }
-        let host = url.split("://").nth(1).unwrap_or("").split(['/', ':', '?']).next().unwrap_or("");
+        let host = url
+            .split("://")
+            .nth(1)
+            .unwrap_or("")
+            .split(['/', ':', '?'])
+            .next()
+            .unwrap_or("");
         if !CHROMIUM_SERVICE_HOSTS.contains(&host) {
             outside.push(url.to_string());
         }
     }
-    assert!(outside.is_empty(), "the page made outside requests: {outside:?}");
+    assert!(
+        outside.is_empty(),
+        "the page made outside requests: {outside:?}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
