@@ -144,6 +144,7 @@ fn complete_inner(mut p: Pending, interrupted: bool) -> Result<()> {
             "perf record failed: {why} (needs root, CAP_PERFMON or kernel.perf_event_paranoid <= 1)"
         );
     }
+    let t0 = Instant::now();
     let script = record::script(&p.perf, &p.data)?;
     let folded = fold::fold(&script).context("cannot fold perf script output")?;
     let stacks = fold::parse_folded(&folded);
@@ -166,6 +167,10 @@ fn complete_inner(mut p: Pending, interrupted: bool) -> Result<()> {
         std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
         eprintln!("wrote {}", path.display());
     }
+    eprintln!(
+        "perfspect flamegraph: perf script, folding and drawing took {:.2} s",
+        t0.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
