@@ -187,3 +187,78 @@ fn bad_arguments_are_usage_errors() {
     assert!(err.contains("shorter than one --interval"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+fn turbostat_reason(
+    bin: &std::path::Path,
+    dir: &std::path::Path,
+    path_env: &str,
+) -> (Value, String) {
+    let o = Command::new(bin)
+        .args(["telemetry", "-d", "2", "-i", "1", "-f", "json,txt", "-o"])
+        .arg(dir)
+        .env("PATH", path_env)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let j: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("telemetry.json")).unwrap())
+            .unwrap();
+    let txt = std::fs::read_to_string(dir.join("telemetry.txt")).unwrap();
+    (j, txt)
+}
+
+fn unavailable(j: &Value, group: &str) -> Option<String> {
+    j["unavailable"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["group"] == group)
+        .map(|u| u["reason"].as_str().unwrap().to_string())
+}
+
+/// Debian's turbostat (package linux-cpupower) as an override: on bare metal
+/// it fills the turbostat table; in a VM or container it fails and every
+/// format quotes its reason.
+#[test]
+#[cfg(target_arch = "x86_64")]
+fn turbostat_runs_or_says_why() {
+    let dir = scratch("telemetry-turbostat");
+    let bin = install(&dir);
+    let real = std::path::Path::new("/usr/sbin/turbostat");
+    assert!(
+        real.is_file(),
+        "needs Debian's turbostat: apt-get install linux-cpupower"
+    );
+    std::fs::copy(real, dir.join("tools/x86_64/turbostat")).unwrap();
+    let (j, txt) = turbostat_reason(&bin, &dir, "/usr/bin:/bin");
+    let has_series = j["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["group"] == "turbostat");
+    match unavailable(&j, "turbostat") {
+        None => assert!(has_series, "neither series nor a reason"),
+        Some(r) => {
+            assert!(!has_series);
+            assert!(
+                r.starts_with("turbostat failed: ")
+                    || r.starts_with("turbostat printed no interval: "),
+                "{r}"
+            );
+            assert!(!r.contains("not bundled"), "{r}");
+            assert!(txt.contains(&r), "txt says why");
+        }
+    }
+
+    // Neither bundled nor on PATH: said as well.
+    std::fs::remove_file(dir.join("tools/x86_64/turbostat")).unwrap();
+    let (j, txt) = turbostat_reason(&bin, &dir, "");
+    let r = unavailable(&j, "turbostat").expect("a reason");
+    assert!(
+        r.contains("not bundled in this build and not on PATH"),
+        "{r}"
+    );
+    assert!(txt.contains(&r));
+    let _ = std::fs::remove_dir_all(&dir);
+}

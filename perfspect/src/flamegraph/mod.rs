@@ -146,6 +146,8 @@ fn complete_inner(mut p: Pending, interrupted: bool) -> Result<()> {
     }
     let t0 = Instant::now();
     let script = record::script(&p.perf, &p.data)?;
+    let script_secs = t0.elapsed().as_secs_f64();
+    let t1 = Instant::now();
     let folded = fold::fold(&script).context("cannot fold perf script output")?;
     let stacks = fold::parse_folded(&folded);
     p.profile.total_weight = stacks.iter().map(|s| s.weight).sum();
@@ -168,8 +170,8 @@ fn complete_inner(mut p: Pending, interrupted: bool) -> Result<()> {
         eprintln!("wrote {}", path.display());
     }
     eprintln!(
-        "perfspect flamegraph: perf script, folding and drawing took {:.2} s",
-        t0.elapsed().as_secs_f64()
+        "perfspect flamegraph: perf script took {script_secs:.2} s, folding and writing {:.2} s",
+        t1.elapsed().as_secs_f64()
     );
     Ok(())
 }

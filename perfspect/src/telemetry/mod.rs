@@ -149,7 +149,7 @@ fn start_turbostat(interval: f64) -> Option<Tool> {
     Some(match turbostat::locate() {
         None => Tool::Absent(format!(
             "turbostat is not bundled in this build and not on PATH: drop it into {} \
-             or install linux-cpupower/linux-perf's turbostat",
+             or install it (Debian: apt-get install linux-cpupower)",
             crate::tools::override_dir().display()
         )),
         Some(p) => match child::start(turbostat::command(p, interval)) {

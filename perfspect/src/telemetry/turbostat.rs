@@ -12,7 +12,7 @@ pub fn locate() -> Option<PathBuf> {
     if over.is_file() {
         return Some(over);
     }
-    let path = std::env::var_os("PATH")?;
+    let path = std::env::var_os("PATH").filter(|p| !p.is_empty())?;
     std::env::split_paths(&path)
         .map(|d| d.join("turbostat"))
         .find(|p| p.is_file())
