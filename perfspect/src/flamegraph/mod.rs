@@ -109,20 +109,6 @@ struct Pending {
 
 static PENDING: Mutex<Option<Pending>> = Mutex::new(None);
 
-fn has_hardware_pmu() -> bool {
-    std::fs::read_dir("/sys/bus/event_source/devices")
-        .map(|rd| {
-            rd.flatten().any(|e| {
-                let n = e.file_name().to_string_lossy().into_owned();
-                n == "cpu"
-                    || n.starts_with("cpu_")
-                    || n.starts_with("armv8")
-                    || n.starts_with("arm_")
-            })
-        })
-        .unwrap_or(false)
-}
-
 /// Stops perf, folds its stacks and writes the outputs; removes the work dir.
 fn complete(p: Pending, interrupted: bool) -> Result<()> {
     let work = p.work.clone();
@@ -216,7 +202,7 @@ pub fn cmd(a: &Args) -> Result<()> {
     std::fs::copy(&tool, &perf)
         .with_context(|| format!("cannot copy perf into {}", work.display()))?;
     let data = work.join("perf.data");
-    let (event, note) = record::event(has_hardware_pmu());
+    let (event, note) = record::event(crate::telemetry::sample::has_hardware_pmu());
     let mut cmd = std::process::Command::new(&perf);
     cmd.args(record::record_args(
         &data,
@@ -261,7 +247,7 @@ pub fn cmd(a: &Args) -> Result<()> {
         start,
         profile: Profile {
             perfspect_version: crate::VERSION.to_string(),
-            host: util::read_trim(Path::new("/proc/sys/kernel/hostname")).unwrap_or_default(),
+            host: crate::telemetry::sample::host(),
             started: util::now_utc_iso(),
             target,
             duration_secs: 0.0,

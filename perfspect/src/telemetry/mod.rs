@@ -107,26 +107,8 @@ fn lock() -> std::sync::MutexGuard<'static, Option<State>> {
     STATE.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn host() -> String {
-    util::read_trim(std::path::Path::new("/proc/sys/kernel/hostname")).unwrap_or_default()
-}
-
-fn has_hardware_pmu() -> bool {
-    std::fs::read_dir("/sys/bus/event_source/devices")
-        .map(|rd| {
-            rd.flatten().any(|e| {
-                let n = e.file_name().to_string_lossy().into_owned();
-                n == "cpu"
-                    || n.starts_with("cpu_")
-                    || n.starts_with("armv8")
-                    || n.starts_with("arm_")
-            })
-        })
-        .unwrap_or(false)
-}
-
 fn start_perf(interval: f64) -> Tool {
-    if !has_hardware_pmu() {
+    if !crate::telemetry::sample::has_hardware_pmu() {
         return Tool::Absent(
             "no hardware PMU (as in most VMs): IPC and cache misses need hardware counters".into(),
         );
@@ -221,7 +203,7 @@ fn finish(mut st: State, interrupted: bool) -> Recording {
     }
     Recording {
         perfspect_version: crate::VERSION.to_string(),
-        host: host(),
+        host: sample::host(),
         started: st.started,
         interval_secs: st.interval,
         interrupted,

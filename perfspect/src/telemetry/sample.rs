@@ -255,3 +255,25 @@ pub fn read_temperatures(root: &Path) -> BTreeMap<String, i64> {
     }
     out
 }
+
+/// Whether the kernel has a hardware PMU for perf: a core PMU in
+/// /sys/bus/event_source/devices (x86 `cpu`, hybrid `cpu_core`/`cpu_atom`,
+/// Arm `armv8_*`). VMs usually expose none, leaving only software events.
+pub fn has_hardware_pmu() -> bool {
+    std::fs::read_dir("/sys/bus/event_source/devices")
+        .map(|rd| {
+            rd.flatten().any(|e| {
+                let n = e.file_name().to_string_lossy().into_owned();
+                n == "cpu"
+                    || n.starts_with("cpu_")
+                    || n.starts_with("armv8")
+                    || n.starts_with("arm_")
+            })
+        })
+        .unwrap_or(false)
+}
+
+/// The host name (/proc/sys/kernel/hostname).
+pub fn host() -> String {
+    crate::util::read_trim(Path::new("/proc/sys/kernel/hostname")).unwrap_or_default()
+}
