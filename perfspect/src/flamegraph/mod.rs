@@ -187,8 +187,12 @@ pub fn cmd(a: &Args) -> Result<()> {
             usage_bail!("no process with pid {pid}");
         }
     }
-    let mut formats = a.format.clone();
-    formats.dedup();
+    let mut formats: Vec<Format> = Vec::new();
+    for f in &a.format {
+        if !formats.contains(f) {
+            formats.push(*f);
+        }
+    }
     let tool = crate::tools::get("perf")?;
     let work = std::env::temp_dir().join(format!(
         "perfspect-flamegraph-{}-{}",

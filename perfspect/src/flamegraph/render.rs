@@ -24,7 +24,7 @@ impl Format {
 
 fn title(p: &Profile) -> String {
     format!(
-        "perfspect flame graph of {}: {} s, {} Hz {} ({} call graph)",
+        "perfspect flame graph ({}): {} s, {} Hz {} ({} call graph)",
         p.target, p.duration_secs, p.frequency_hz, p.event, p.call_graph
     )
 }

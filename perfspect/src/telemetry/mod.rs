@@ -286,8 +286,12 @@ pub fn cmd(a: &Args) -> Result<()> {
     if let Some(dir) = &a.output {
         util::check_writable_dir(dir, "output directory")?;
     }
-    let mut formats = a.format.clone();
-    formats.dedup();
+    let mut formats: Vec<Format> = Vec::new();
+    for f in &a.format {
+        if !formats.contains(f) {
+            formats.push(*f);
+        }
+    }
     let start = Instant::now();
     let mut prev = sample::Snapshot::read();
     *lock() = Some(State {
