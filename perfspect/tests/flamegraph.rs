@@ -163,3 +163,34 @@ fn missing_pid_is_a_usage_error() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("no process with pid 999999999"), "{err}");
 }
+
+/// DWARF unwinding recovers the frames that frame pointers skip (main, which
+/// -O1 compiles without setting up a frame).
+#[test]
+fn dwarf_call_graph_unwinds_through_main() {
+    let dir = scratch("flamegraph-dwarf");
+    let bin = install(&dir);
+    let hot = hot_program(&dir);
+    let mut prog = spawn_pinned(Command::new(&hot).arg("60"), first_cpu());
+    let pid = prog.id().to_string();
+    let mut run = Command::new(&bin)
+        .args(["flamegraph", "-d", "2", "-p", &pid, "--call-graph", "dwarf"])
+        .args(["-f", "folded,json", "-o"])
+        .arg(&dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let st = wait_for(&mut run, Duration::from_secs(180));
+    let _ = prog.kill();
+    let _ = prog.wait();
+    assert!(st.success(), "exit {st}");
+    let folded = std::fs::read_to_string(dir.join("flamegraph.folded")).unwrap();
+    assert!(folded.contains(";main;perfspect_hot_spin "), "{folded}");
+    let j: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("flamegraph.json")).unwrap())
+            .unwrap();
+    assert_eq!(j["call_graph"], "dwarf");
+    let _ = std::fs::remove_dir_all(&dir);
+}
