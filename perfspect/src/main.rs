@@ -1,10 +1,12 @@
 //! perfspect: Linux performance analysis in one static binary.
 
 mod benchmark;
+mod flamegraph;
 mod metrics;
 mod os;
 mod report;
 mod signals;
+mod telemetry;
 mod tools;
 mod util;
 
@@ -84,6 +86,10 @@ end, on failure and on Ctrl-C."
         #[arg(long, short = 'f', value_enum, default_value = "txt")]
         format: benchmark::Format,
     },
+    /// Time series of CPU, storage, memory, network, frequency and power
+    Telemetry(telemetry::Args),
+    /// Where CPU time goes: perf stacks drawn as an interactive flame graph
+    Flamegraph(flamegraph::Args),
     /// The embedded perf and fio
     Tools {
         #[command(subcommand)]
@@ -147,6 +153,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             runtime,
             format,
         }),
+        Command::Telemetry(a) => telemetry::cmd(&a),
+        Command::Flamegraph(a) => flamegraph::cmd(&a),
         Command::Tools { action } => match action {
             ToolsAction::List { format } => tools::cmd_list(format == ListFormat::Json),
             ToolsAction::Extract { dir } => tools::cmd_extract(&dir),
