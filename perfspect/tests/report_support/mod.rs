@@ -1,6 +1,8 @@
 //! Real readers of perfspect report's outputs: Debian's chromium renders the
 //! HTML, openpyxl (python3-openpyxl) opens the xlsx. Nothing is mocked: a
 //! missing reader fails the test with the package to install.
+// Each test binary that includes this module uses part of it.
+#![allow(dead_code)]
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
