@@ -61,35 +61,8 @@ intervals. Needs root, CAP_PERFMON or kernel.perf_event_paranoid <= 0 for system
         #[arg(long, short = 'f', value_enum, default_value = "txt")]
         format: metrics::Format,
     },
-    /// Storage benchmark with fio: 4 KiB random IOPS, 1 MiB sequential bandwidth
-    #[command(
-        after_help = "Jobs, run one after the other on one file of --size bytes in --dir, \
---runtime seconds each:
-  randread-4k   4 KiB random read,      queue depth 32
-  randwrite-4k  4 KiB random write,     queue depth 32
-  seqread-1m    1 MiB sequential read,  queue depth 8
-  seqwrite-1m   1 MiB sequential write, queue depth 8
-with ioengine=libaio (psync if unusable), direct=1 (O_DIRECT; 0 where the filesystem refuses it), \
-reporting IOPS, bandwidth and completion latency mean/p50/p99/p99.9. The file is removed at the \
-end, on failure and on Ctrl-C."
-    )]
-    Benchmark {
-        /// Run the storage benchmark
-        #[arg(long)]
-        storage: bool,
-        /// Directory on the filesystem to test (a temporary file is created there)
-        #[arg(long, value_name = "DIR", default_value = ".")]
-        dir: PathBuf,
-        /// Size of the test file (K, M, G, T suffixes, binary)
-        #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = size)]
-        size: u64,
-        /// Seconds per job (4 jobs run one after the other)
-        #[arg(long, value_name = "SECS", default_value = "5")]
-        runtime: u64,
-        /// Output format
-        #[arg(long, short = 'f', value_enum, default_value = "txt")]
-        format: benchmark::Format,
-    },
+    /// Benchmarks: CPU kernels, memory bandwidth and latency, storage (fio)
+    Benchmark(benchmark::Args),
     /// The embedded perf and fio
     Tools {
         #[command(subcommand)]
@@ -122,10 +95,6 @@ fn secs(s: &str) -> Result<f64, String> {
     util::parse_seconds(s)
 }
 
-fn size(s: &str) -> Result<u64, String> {
-    util::parse_size(s)
-}
-
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Report { format, output } => report::cmd(&format, output.as_deref()),
@@ -140,19 +109,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             pid,
             format,
         }),
-        Command::Benchmark {
-            storage,
-            dir,
-            size,
-            runtime,
-            format,
-        } => benchmark::cmd(&benchmark::Options {
-            storage,
-            dir,
-            size,
-            runtime,
-            format,
-        }),
+        Command::Benchmark(args) => benchmark::cmd(&args),
         Command::Tools { action } => match action {
             ToolsAction::List { format } => tools::cmd_list(format == ListFormat::Json),
             ToolsAction::Extract { dir } => tools::cmd_extract(&dir),
