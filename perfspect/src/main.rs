@@ -38,29 +38,8 @@ enum Command {
         #[arg(long, short = 'o', value_name = "DIR")]
         output: Option<PathBuf>,
     },
-    /// CPU utilisation, IPC/CPI, cache and branch miss rates (runs perf stat)
-    #[command(
-        after_help = "Counts cycles, instructions, cache-references, cache-misses, branches, \
-branch-misses, task-clock, context-switches, cpu-migrations and page-faults with the embedded perf \
-(`perf stat -x, -I <ms> -a` or `-p PID`). System-wide CPU utilisation comes from /proc/stat. \
-Where the CPU exposes no hardware counters (most virtual machines) the software metrics remain \
-and the output says which metrics are unavailable and why. The duration is rounded up to whole \
-intervals. Needs root, CAP_PERFMON or kernel.perf_event_paranoid <= 0 for system-wide counting."
-    )]
-    Metrics {
-        /// How long to measure, in seconds
-        #[arg(long, short = 'd', default_value = "10", value_name = "SECS", value_parser = secs, allow_negative_numbers = true)]
-        duration: f64,
-        /// Length of one reporting interval, in seconds
-        #[arg(long, short = 'i', default_value = "1", value_name = "SECS", value_parser = secs, allow_negative_numbers = true)]
-        interval: f64,
-        /// Measure this process instead of the whole system
-        #[arg(long, short = 'p', value_name = "PID")]
-        pid: Option<u32>,
-        /// Output format
-        #[arg(long, short = 'f', value_enum, default_value = "txt")]
-        format: metrics::Format,
-    },
+    /// CPU utilisation, IPC/CPI, cache and branch miss rates, perf's metric groups (runs perf stat)
+    Metrics(metrics::Args),
     /// Benchmarks: CPU kernels, memory bandwidth and latency, storage (fio)
     Benchmark(benchmark::Args),
     /// The embedded perf and fio
@@ -91,24 +70,10 @@ enum ListFormat {
     Json,
 }
 
-fn secs(s: &str) -> Result<f64, String> {
-    util::parse_seconds(s)
-}
-
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Report { format, output } => report::cmd(&format, output.as_deref()),
-        Command::Metrics {
-            duration,
-            interval,
-            pid,
-            format,
-        } => metrics::cmd(&metrics::Options {
-            duration,
-            interval,
-            pid,
-            format,
-        }),
+        Command::Metrics(args) => metrics::cmd(&args),
         Command::Benchmark(args) => benchmark::cmd(&args),
         Command::Tools { action } => match action {
             ToolsAction::List { format } => tools::cmd_list(format == ListFormat::Json),
