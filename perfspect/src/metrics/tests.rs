@@ -270,3 +270,105 @@ fn table_order_matches_ids() {
     keys.dedup();
     assert_eq!(keys.len(), DEFS.len(), "keys are unique");
 }
+
+const SPR: &str = include_str!("../../tests/data/perf-stat-M-TopdownL1-spr-handwritten.csv");
+const GENOA: &str = include_str!("../../tests/data/perf-stat-M-PipelineL1-genoa-handwritten.csv");
+
+/// perf's metric values of each interval, in a fixed order of names.
+fn perf_values(iv: &Interval, names: &[&str]) -> Vec<f64> {
+    names.iter().map(|n| iv.perf_metrics[*n].value).collect()
+}
+
+#[test]
+fn intel_topdown_l1() {
+    let (ivs, other) = parse_intervals(SPR, usize::MAX);
+    assert_eq!(other.len(), 2, "the header comment: {other:?}");
+    assert_eq!(ivs.len(), 2);
+    let names = [
+        "tma_frontend_bound",
+        "tma_bad_speculation",
+        "tma_backend_bound",
+        "tma_retiring",
+    ];
+    assert_eq!(perf_values(&ivs[0], &names), [24.3, 9.4, 31.2, 35.1]);
+    assert_eq!(perf_values(&ivs[1], &names), [22.0, 8.0, 32.0, 38.0]);
+    assert_eq!(ivs[0].perf_metrics.len(), 4, "{:?}", ivs[0].perf_metrics);
+    assert_eq!(ivs[0].perf_metrics["tma_retiring"].unit, "%");
+    // Level 1 divides all slots: the four add up to 100%.
+    for iv in &ivs {
+        let sum: f64 = iv.perf_metrics.values().map(|m| m.value).sum();
+        assert!((sum - 100.0).abs() < 0.05, "{sum}");
+    }
+    // The counts are kept too, and the whole run averages perf's metrics.
+    assert_eq!(ivs[0].get("TOPDOWN.SLOTS"), Some(11_854_325_628.0));
+    let t = total(&ivs).unwrap();
+    assert!((t.perf_metrics["tma_retiring"].value - 36.55).abs() < 1e-9);
+    // Retiring is the topdown-retiring share of the slots, as perf computes it.
+    let slots = ivs[0].get("TOPDOWN.SLOTS").unwrap();
+    let retiring = ivs[0].get("topdown-retiring").unwrap() / slots * 100.0;
+    assert!((retiring - 35.1).abs() < 0.05, "{retiring}");
+}
+
+#[test]
+fn amd_pipeline_l1() {
+    let (ivs, _) = parse_intervals(GENOA, usize::MAX);
+    assert_eq!(ivs.len(), 2);
+    let names = [
+        "frontend_bound",
+        "bad_speculation",
+        "backend_bound",
+        "smt_contention",
+        "retiring",
+    ];
+    assert_eq!(perf_values(&ivs[0], &names), [25.9, 9.3, 35.8, 1.1, 27.9]);
+    for iv in &ivs {
+        assert_eq!(iv.perf_metrics.len(), 5);
+        let sum: f64 = iv.perf_metrics.values().map(|m| m.value).sum();
+        assert!((sum - 100.0).abs() < 0.05, "{sum}");
+        // perf 6.1's amdzen4 formulas: slots = 6 x cycles.
+        let slots = 6.0 * iv.get("ls_not_halted_cyc").unwrap();
+        let pct = |e: &str| iv.get(e).unwrap() / slots * 100.0;
+        let bad =
+            (iv.get("de_src_op_disp.all").unwrap() - iv.get("ex_ret_ops").unwrap()) / slots * 100.0;
+        for (name, v) in [
+            (
+                "frontend_bound",
+                pct("de_no_dispatch_per_slot.no_ops_from_frontend"),
+            ),
+            (
+                "backend_bound",
+                pct("de_no_dispatch_per_slot.backend_stalls"),
+            ),
+            (
+                "smt_contention",
+                pct("de_no_dispatch_per_slot.smt_contention"),
+            ),
+            ("retiring", pct("ex_ret_ops")),
+            ("bad_speculation", bad),
+        ] {
+            assert!(
+                (iv.perf_metrics[name].value - v).abs() < 0.06,
+                "{name}: perf {} vs {v}",
+                iv.perf_metrics[name].value
+            );
+        }
+    }
+}
+
+#[test]
+fn shadow_figures_are_not_group_metrics() {
+    // perf's own remarks on plain event lines (captured on this VM).
+    for line in [
+        "     1.001081918,2003.06,msec,task-clock,2003054730,100.00,2.003,CPUs utilized",
+        "0.500426594,107,,context-switches,1001226745,100.00,106.869,/sec",
+        "1.0,100,,instructions,10,100.00,1.25,insn per cycle",
+        "1.0,5,,branch-misses,10,100.00,0.5,of all branches",
+    ] {
+        assert_eq!(parse_stat_line(line).unwrap().metric, None, "{line}");
+    }
+    let l = parse_stat_line("1.0,,,,,,12.5,%  tma_retiring").unwrap();
+    assert_eq!(l.event, "");
+    assert_eq!(l.metric.unwrap().0, "tma_retiring");
+    let l = parse_stat_line("1.0,,,,,,3.2,l2_cache_accesses_from_l2_hwpf").unwrap();
+    assert_eq!(l.metric.unwrap().1.unit, "");
+}
