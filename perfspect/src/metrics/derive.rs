@@ -43,6 +43,18 @@ pub struct Def {
     pub decimals: i32,
 }
 
+impl Def {
+    /// The Prometheus name: `perfspect_` and the key, with units spelt out
+    /// as Prometheus' conventions (and promtool) want them.
+    pub fn prometheus_name(&self) -> String {
+        let key = match self.key.strip_suffix("_per_s") {
+            Some(stem) => format!("{stem}_per_second"),
+            None => self.key.to_string(),
+        };
+        format!("perfspect_{key}")
+    }
+}
+
 /// Index of a metric in [`DEFS`] and in [`Metrics`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Id {

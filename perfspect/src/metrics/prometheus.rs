@@ -1,6 +1,6 @@
 //! `--prometheus ADDR`: serves the latest completed interval's metrics in
 //! the Prometheus text exposition format (version 0.0.4) over plain HTTP,
-//! at any path, for as long as the run lasts.
+//! at any path, for as long as the run lasts. Names: `Def::prometheus_name`.
 
 use super::derive::Metrics;
 use super::parse::Interval;
@@ -33,11 +33,7 @@ pub fn exposition(iv: &Interval, m: &Metrics) -> String {
             } else {
                 format!(" ({})", d.unit)
             };
-            gauge(
-                &format!("perfspect_{}", d.key),
-                &format!("{}{unit}.", d.label),
-                v,
-            );
+            gauge(&d.prometheus_name(), &format!("{}{unit}.", d.label), v);
         }
     }
     for (name, p) in &iv.perf_metrics {
@@ -138,5 +134,7 @@ mod tests {
         // Unavailable metrics are left out, not exported as NaN.
         assert!(!t.contains("perfspect_cpi"));
         assert!(!t.contains("NaN"));
+        m.0[Id::PageFaults as usize] = Some(3.0);
+        assert!(exposition(&iv, &m).contains("\nperfspect_page_faults_per_second 3\n"));
     }
 }
