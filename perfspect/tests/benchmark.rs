@@ -208,3 +208,92 @@ fn chromium_check_catches_outside_requests() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn frequency_by_active_cpus() {
+    let j = json_of(
+        Path::new(BIN),
+        &["benchmark", "--frequency", "--format", "json"],
+    );
+    let f = &j["frequency"];
+    let points = f["points"].as_array().unwrap();
+    let cpus = std::thread::available_parallelism().unwrap().get();
+    let scalar: Vec<&Value> = points.iter().filter(|p| p["isa"] == "scalar").collect();
+    // 1, 2, … all CPUs (this VM: 2).
+    if cpus <= 8 {
+        assert_eq!(scalar.len(), cpus, "{f}");
+    }
+    for p in points {
+        let ghz = p["ghz"].as_f64().unwrap();
+        // Any CPU runs between 0.2 and 10 GHz: a loop that did not run its
+        // additions one per cycle would be far outside.
+        assert!(ghz > 0.2 && ghz < 10.0, "{p}");
+    }
+    let flags = std::fs::read_to_string("/proc/cpuinfo").unwrap();
+    let has_avx512 = flags
+        .lines()
+        .any(|l| l.starts_with("flags") && l.contains(" avx512f"));
+    let measured_avx512 = points.iter().any(|p| p["isa"] == "avx512");
+    assert_eq!(measured_avx512, has_avx512, "{f}");
+    // Either APERF/MPERF were read, or the output says why not.
+    if points.iter().any(|p| p["aperf_mperf"].is_null()) {
+        assert!(
+            f["aperf_mperf_unavailable"]
+                .as_str()
+                .unwrap()
+                .contains("msr"),
+            "{f}"
+        );
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn power_says_why_values_are_missing() {
+    // Without turbostat (no override next to the binary, an empty PATH).
+    let o = std::process::Command::new(BIN)
+        .args(["benchmark", "--power", "--format", "json"])
+        .env("PATH", "")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let j: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let p = &j["power"];
+    assert!(p["idle"]["package_watts"].is_null() && p["load"]["package_watts"].is_null());
+    assert!(
+        p["unavailable"][0]
+            .as_str()
+            .unwrap()
+            .contains("turbostat not found"),
+        "{p}"
+    );
+
+    // Debian's turbostat (linux-cpupower): numbers, or why there are none.
+    let turbostat = Path::new("/usr/sbin/turbostat");
+    assert!(
+        turbostat.is_file(),
+        "/usr/sbin/turbostat is missing: apt-get install -y linux-cpupower (cargo xtask setup installs it)"
+    );
+    let o = std::process::Command::new(BIN)
+        .args([
+            "benchmark",
+            "--power",
+            "--power-seconds",
+            "1",
+            "--format",
+            "json",
+        ])
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let j: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let p = &j["power"];
+    assert_eq!(p["turbostat"], "/usr/sbin/turbostat");
+    let watts = p["load"]["package_watts"].as_f64();
+    match watts {
+        Some(w) => assert!(w > 0.0 && w < 2000.0, "{p}"),
+        None => assert!(!p["unavailable"].as_array().unwrap().is_empty(), "{p}"),
+    }
+}

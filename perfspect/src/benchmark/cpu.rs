@@ -227,6 +227,29 @@ fn timed(k: &'static Kernel, n: u64, cpus: &[usize], table: &Arc<Vec<u64>>) -> f
         .sum()
 }
 
+/// Keeps every allowed CPU busy with the kernels, in turn, until `deadline`:
+/// the load of the power part.
+pub fn load_all(deadline: Instant) {
+    let table: Arc<Vec<u64>> = Arc::new((0..TABLE_LEN as u64).collect());
+    let handles: Vec<_> = topology::allowed_cpus()
+        .into_iter()
+        .map(|cpu| {
+            let table = table.clone();
+            std::thread::spawn(move || {
+                topology::pin(cpu);
+                let mut i = 0;
+                while Instant::now() < deadline {
+                    black_box((KERNELS[i % KERNELS.len()].run)(1 << 18, &table));
+                    i += 1;
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        let _ = h.join();
+    }
+}
+
 pub fn run(seconds_per_run: f64, reps: usize, progress: bool) -> Cpu {
     let started = Instant::now();
     let cpus = topology::allowed_cpus();

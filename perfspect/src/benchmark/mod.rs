@@ -4,7 +4,9 @@
 //! the renderer of the format asked for (render).
 
 mod cpu;
+mod frequency;
 mod memory;
+mod power;
 mod render;
 mod stats;
 mod storage;
@@ -28,6 +30,12 @@ pub enum Format {
   --cpu      integer, floating-point, vector and memory-bound kernels on one CPU and on all:
              a score (geometric mean of the kernels' M ops/s) and per kernel, with the spread
              of --repeat repetitions
+  --frequency (x86_64) dependent-add chains, scalar, AVX2 and AVX-512 where present, on 1, 2,
+             ... all CPUs: GHz from the chain's rate per CPU-second, and the APERF/MPERF ratio
+             where /dev/cpu/N/msr is readable
+  --power    (x86_64) package and DRAM power and package temperature from turbostat, idle and
+             while the --cpu kernels run on every CPU; turbostat is not bundled yet: it is taken
+             from tools/<arch>/ next to the binary or PATH, and missing values say why
   --memory   bandwidth (STREAM-like triad and a read-only stream, all CPUs, per NUMA node) and
              latency (a dependent random pointer chase from 16 KiB to 2x the last-level cache;
              the cache levels show as steps)
@@ -44,6 +52,15 @@ pub struct Args {
     /// CPU kernels on one CPU and on all: score and per-kernel rates
     #[arg(long)]
     pub cpu: bool,
+    /// Achieved frequency by active cores with scalar, AVX2 and AVX-512 loops (x86_64)
+    #[arg(long)]
+    pub frequency: bool,
+    /// Package and DRAM power and temperature, idle and under load, from turbostat (x86_64)
+    #[arg(long)]
+    pub power: bool,
+    /// Seconds of each power phase (idle, load)
+    #[arg(long, value_name = "SECS", default_value = "2", value_parser = secs)]
+    pub power_seconds: f64,
     /// Memory bandwidth and latency by working-set size
     #[arg(long)]
     pub memory: bool,
@@ -92,6 +109,12 @@ pub struct Results {
     /// The `--cpu` part, when run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cpu: Option<cpu::Cpu>,
+    /// The `--frequency` part, when run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frequency: Option<frequency::Frequency>,
+    /// The `--power` part, when run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub power: Option<power::Power>,
     /// The `--memory` part, when run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub memory: Option<memory::Memory>,
@@ -101,10 +124,25 @@ pub struct Results {
 }
 
 pub fn cmd(a: &Args) -> Result<()> {
+    let x86 = cfg!(target_arch = "x86_64");
     let (run_cpu, run_memory, run_storage) =
         (a.cpu || a.all, a.memory || a.all, a.storage || a.all);
-    if !(run_cpu || run_memory || run_storage) {
-        usage_bail!("choose a benchmark: --cpu, --memory, --storage, or --all");
+    // --all runs the x86-only parts where they exist.
+    let run_frequency = a.frequency || (a.all && x86);
+    let run_power = a.power || (a.all && x86);
+    if !(run_cpu || run_frequency || run_power || run_memory || run_storage) {
+        usage_bail!(
+            "choose a benchmark: --cpu, --frequency, --power, --memory, --storage, or --all"
+        );
+    }
+    if (run_frequency || run_power) && !x86 {
+        usage_bail!(
+            "--frequency and --power measure x86_64 interfaces; this is {}",
+            std::env::consts::ARCH
+        );
+    }
+    if run_power && !(a.power_seconds >= 1.0 && a.power_seconds <= 600.0) {
+        usage_bail!("--power-seconds must be between 1 and 600");
     }
     if run_cpu && !(a.cpu_seconds >= 0.01 && a.cpu_seconds <= 60.0) {
         usage_bail!("--cpu-seconds must be between 0.01 and 60");
@@ -128,11 +166,19 @@ pub fn cmd(a: &Args) -> Result<()> {
         perfspect_version: crate::VERSION,
         started: util::now_utc_iso(),
         cpu: None,
+        frequency: None,
+        power: None,
         memory: None,
         storage: None,
     };
     if run_cpu {
         r.cpu = Some(cpu::run(a.cpu_seconds, a.repeat, progress));
+    }
+    if run_frequency {
+        r.frequency = Some(frequency::run(0.2, progress));
+    }
+    if run_power {
+        r.power = Some(power::run(a.power_seconds, progress));
     }
     if run_memory {
         r.memory = Some(memory::run(progress));

@@ -3,7 +3,9 @@
 //! script, nothing fetched.
 
 use super::Results;
+use super::frequency::{Frequency, Isa};
 use super::memory::{Kind, LatencyPoint, Step};
+use super::power::Power;
 use super::stats::Spread;
 use super::storage;
 use crate::util::{human_bytes, text_table};
@@ -48,6 +50,39 @@ pub fn txt(r: &Results) -> String {
                 c.cpus
             ),
             format!("{:.1}", c.duration_s),
+        ]);
+    }
+    if let Some(f) = &r.frequency {
+        let at = |isa: Isa, first: bool| {
+            let mut p = f.points.iter().filter(|p| p.isa == isa);
+            let p = if first { p.next() } else { p.next_back() };
+            p.map(|p| format!("{:.2}", p.ghz))
+                .unwrap_or_else(|| "-".into())
+        };
+        rows.push(vec![
+            "frequency".into(),
+            format!(
+                "scalar {} GHz on 1 CPU, {} on all; avx512 {} on all",
+                at(Isa::Scalar, true),
+                at(Isa::Scalar, false),
+                at(Isa::Avx512, false)
+            ),
+            format!("{:.1}", f.duration_s),
+        ]);
+    }
+    if let Some(p) = &r.power {
+        rows.push(vec![
+            "power".into(),
+            if p.unavailable.is_empty() {
+                format!(
+                    "package {} W idle, {} W under load",
+                    fmt_val(p.idle.package_watts, 1),
+                    fmt_val(p.load.package_watts, 1)
+                )
+            } else {
+                format!("unavailable: {}", p.unavailable[0])
+            },
+            format!("{:.1}", p.duration_s),
         ]);
     }
     if let Some(m) = &r.memory {
@@ -136,6 +171,12 @@ pub fn txt(r: &Results) -> String {
             &[false, false, true, true],
         ));
     }
+    if let Some(f) = &r.frequency {
+        s.push_str(&frequency_txt(f));
+    }
+    if let Some(p) = &r.power {
+        s.push_str(&power_txt(p));
+    }
     if let Some(m) = &r.memory {
         s.push_str("\nmemory bandwidth: GB/s (10^9 bytes), best of the runs ± spread\n");
         let rows: Vec<Vec<String>> = m
@@ -177,6 +218,147 @@ pub fn txt(r: &Results) -> String {
         s.push('\n');
         s.push_str(&storage::render_txt(st));
     }
+    s
+}
+
+fn fmt_val(v: Option<f64>, decimals: usize) -> String {
+    v.map_or_else(|| "-".into(), |x| format!("{x:.decimals$}"))
+}
+
+fn power_rows(p: &Power) -> Vec<Vec<String>> {
+    [("idle", &p.idle), ("load", &p.load)]
+        .iter()
+        .map(|(phase, r)| {
+            vec![
+                phase.to_string(),
+                fmt_val(r.package_watts, 1),
+                fmt_val(r.dram_watts, 1),
+                fmt_val(r.package_celsius, 0),
+            ]
+        })
+        .collect()
+}
+
+fn power_txt(p: &Power) -> String {
+    let mut s = format!(
+        "\npower: turbostat {}, {} s per phase\n",
+        p.turbostat.as_deref().unwrap_or("(not found)"),
+        p.seconds_per_phase
+    );
+    s.push_str(&text_table(
+        &["PHASE", "PACKAGE W", "DRAM W", "PACKAGE C"],
+        &power_rows(p),
+        &[false, true, true, true],
+    ));
+    for u in &p.unavailable {
+        let _ = writeln!(s, "note: {u}");
+    }
+    s
+}
+
+fn frequency_txt(f: &Frequency) -> String {
+    let mut s = format!(
+        "\nfrequency: GHz while dependent-add loops run on N CPUs ({} s each; rate per CPU-second)\n",
+        f.seconds_per_point
+    );
+    let rows: Vec<Vec<String>> = f
+        .points
+        .iter()
+        .map(|p| {
+            vec![
+                p.isa.name().into(),
+                p.active_cpus.to_string(),
+                format!("{:.2}", p.ghz),
+                format!("{:.2}", p.min_ghz),
+                p.aperf_mperf
+                    .map(|r| format!("{r:.3}"))
+                    .unwrap_or_else(|| "-".into()),
+            ]
+        })
+        .collect();
+    s.push_str(&text_table(
+        &["ISA", "CPUS", "GHZ", "MIN GHZ", "APERF/MPERF"],
+        &rows,
+        &[false, true, true, true, true],
+    ));
+    for isa in &f.skipped {
+        let _ = writeln!(s, "note: {} not measured: this CPU lacks it", isa.name());
+    }
+    if let Some(why) = &f.aperf_mperf_unavailable {
+        let _ = writeln!(s, "note: APERF/MPERF unavailable: {why}");
+    }
+    s
+}
+
+/// GHz by active CPUs, one line per instruction set.
+pub fn frequency_svg(f: &Frequency) -> String {
+    let (w, h, l, b) = (560.0, 280.0, 50.0, 40.0);
+    let max_n = f
+        .points
+        .iter()
+        .map(|p| p.active_cpus)
+        .max()
+        .unwrap_or(1)
+        .max(2) as f64;
+    let max_g = f
+        .points
+        .iter()
+        .map(|p| p.ghz)
+        .fold(0.0, f64::max)
+        .max(0.5)
+        .ceil();
+    let px = |n: f64| l + (n - 1.0) / (max_n - 1.0) * (w - l - 90.0);
+    let py = |g: f64| (h - b) - g / max_g * (h - b - 20.0);
+    let mut s = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" role=\"img\" aria-label=\"frequency by active CPUs\">\
+         <line x1=\"{l}\" y1=\"{0}\" x2=\"{1}\" y2=\"{0}\" stroke=\"#333\"/>\
+         <line x1=\"{l}\" y1=\"20\" x2=\"{l}\" y2=\"{0}\" stroke=\"#333\"/>",
+        h - b,
+        w - 90.0
+    );
+    let _ = write!(
+        s,
+        "<text x=\"{}\" y=\"{}\" font-size=\"11\" text-anchor=\"end\">{max_g} GHz</text>\
+         <text x=\"{}\" y=\"{}\" font-size=\"11\" text-anchor=\"end\">0</text>",
+        l - 4.0,
+        py(max_g) + 4.0,
+        l - 4.0,
+        h - b
+    );
+    let mut n = 1.0;
+    while n <= max_n {
+        let _ = write!(
+            s,
+            "<text x=\"{}\" y=\"{}\" font-size=\"11\" text-anchor=\"middle\">{n}</text>",
+            px(n),
+            h - b + 16.0
+        );
+        n += (max_n / 8.0).ceil();
+    }
+    for (isa, colour) in [
+        (Isa::Scalar, "#2a6"),
+        (Isa::Avx2, "#26a"),
+        (Isa::Avx512, "#a62"),
+    ] {
+        let pts: Vec<String> = f
+            .points
+            .iter()
+            .filter(|p| p.isa == isa)
+            .map(|p| format!("{:.1},{:.1}", px(p.active_cpus as f64), py(p.ghz)))
+            .collect();
+        if let Some(last) = pts.last() {
+            let (x, y) = last.split_once(',').unwrap_or(("0", "0"));
+            let _ = write!(
+                s,
+                "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\" points=\"{}\"/>\
+                 <text x=\"{}\" y=\"{y}\" font-size=\"11\" fill=\"{colour}\">{}</text>",
+                pts.join(" "),
+                x.parse::<f64>().unwrap_or(0.0) + 6.0,
+                isa.name()
+            );
+        }
+    }
+    s.push_str("</svg>");
     s
 }
 
@@ -338,6 +520,36 @@ pub fn html(r: &Results) -> String {
             ],
             &rows,
         );
+    }
+    if let Some(f) = &r.frequency {
+        s.push_str("<h2>Frequency by active CPUs</h2>\n");
+        s.push_str(&frequency_svg(f));
+        let rows: Vec<Vec<String>> = f
+            .points
+            .iter()
+            .map(|p| {
+                vec![
+                    p.isa.name().into(),
+                    p.active_cpus.to_string(),
+                    format!("{:.2}", p.ghz),
+                    p.aperf_mperf
+                        .map(|r| format!("{r:.3}"))
+                        .unwrap_or_else(|| "-".into()),
+                ]
+            })
+            .collect();
+        html_table(&mut s, &["ISA", "CPUs", "GHz", "APERF/MPERF"], &rows);
+    }
+    if let Some(p) = &r.power {
+        s.push_str("<h2>Power and temperature</h2>\n");
+        html_table(
+            &mut s,
+            &["phase", "package W", "DRAM W", "package °C"],
+            &power_rows(p),
+        );
+        for u in &p.unavailable {
+            let _ = writeln!(s, "<p>{}</p>", esc(u));
+        }
     }
     if let Some(m) = &r.memory {
         s.push_str("<h2>Memory</h2>\n");
