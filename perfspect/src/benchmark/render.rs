@@ -335,11 +335,15 @@ pub fn frequency_svg(f: &Frequency) -> String {
         );
         n += (max_n / 8.0).ceil();
     }
-    for (isa, colour) in [
+    // Labels stacked at the top right, in ISA order, so close lines stay readable.
+    for (k, (isa, colour)) in [
         (Isa::Scalar, "#2a6"),
         (Isa::Avx2, "#26a"),
         (Isa::Avx512, "#a62"),
-    ] {
+    ]
+    .into_iter()
+    .enumerate()
+    {
         let pts: Vec<String> = f
             .points
             .iter()
@@ -347,7 +351,8 @@ pub fn frequency_svg(f: &Frequency) -> String {
             .map(|p| format!("{:.1},{:.1}", px(p.active_cpus as f64), py(p.ghz)))
             .collect();
         if let Some(last) = pts.last() {
-            let (x, y) = last.split_once(',').unwrap_or(("0", "0"));
+            let x = last.split_once(',').map_or("0", |(x, _)| x);
+            let y = 30.0 + 14.0 * k as f64;
             let _ = write!(
                 s,
                 "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\" points=\"{}\"/>\
