@@ -138,12 +138,15 @@ pub fn run(seconds: f64, progress: bool) -> Power {
                 eprintln!("power: idle, then under load, {seconds} s each ...");
             }
             match phase(t, seconds, false) {
-                Ok(r) => idle = r,
-                Err(e) => unavailable.push(format!("idle: {e}")),
-            }
-            match phase(t, seconds, true) {
-                Ok(r) => load = r,
-                Err(e) => unavailable.push(format!("load: {e}")),
+                Ok(r) => {
+                    idle = r;
+                    match phase(t, seconds, true) {
+                        Ok(r) => load = r,
+                        Err(e) => unavailable.push(format!("load: {e}")),
+                    }
+                }
+                // Failing idle fails under load too: no load for nothing.
+                Err(e) => unavailable.push(format!("idle and load: {e}")),
             }
             for (what, v) in [
                 ("package power", idle.package_watts.or(load.package_watts)),
