@@ -186,10 +186,6 @@ pub fn cmd(a: &Args) -> Result<()> {
     if let Some(dir) = dir {
         r.storage = Some(storage::run(&st_opts, &dir, progress)?);
     }
-    let text = match a.format {
-        Format::Txt => render::txt(&r),
-        Format::Json => serde_json::to_string_pretty(&r)? + "\n",
-        Format::Html => render::html(&r),
-    };
+    let text = render::renderer(a.format).render(&r)?;
     util::print_out(&text)
 }
