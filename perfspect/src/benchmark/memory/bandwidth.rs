@@ -75,15 +75,13 @@ fn read_kernel(a: &[u64]) -> u64 {
 
 #[cfg(not(target_arch = "x86_64"))]
 fn read_kernel(a: &[u64]) -> u64 {
-    a.chunks_exact(4)
-        .fold([0u64; 4], |mut s, c| {
-            for k in 0..4 {
-                s[k] = s[k].wrapping_add(c[k]);
-            }
-            s
-        })
-        .iter()
-        .fold(0, |x, y| x.wrapping_add(*y))
+    let mut s = [0u64; 4];
+    for c in a.chunks_exact(4) {
+        for (x, y) in s.iter_mut().zip(c) {
+            *x = x.wrapping_add(*y);
+        }
+    }
+    s.iter().fold(0, |x, y| x.wrapping_add(*y))
 }
 
 #[cfg(target_arch = "x86_64")]
