@@ -40,7 +40,7 @@ enum Command {
     },
     /// CPU utilisation, IPC/CPI, cache and branch miss rates, perf's metric groups (runs perf stat)
     Metrics(metrics::Args),
-    /// Benchmarks: CPU kernels, memory bandwidth and latency, storage (fio)
+    /// Benchmarks: CPU, frequency, power, memory bandwidth and latency, storage (fio)
     Benchmark(benchmark::Args),
     /// The embedded perf and fio
     Tools {

@@ -391,25 +391,32 @@ pub struct Job {
     pub description: &'static str,
     /// fio's `rw` setting.
     pub rw: &'static str,
+    /// Bytes per I/O.
     pub block_size_bytes: u64,
+    /// I/Os in flight.
     pub iodepth: u32,
     /// `read` or `write`: the direction that did the I/O.
     pub direction: String,
     /// I/O operations per second.
     pub iops: f64,
+    /// Bytes per second.
     pub bandwidth_bytes_per_s: u64,
     /// Bytes moved in the job.
     pub io_bytes: u64,
+    /// Milliseconds the job ran.
     pub runtime_ms: u64,
     /// Completion latency per I/O, microseconds.
     pub latency_us: Latency,
 }
 
+/// Completion latency (fio's clat), microseconds; null where fio gave none.
 #[derive(Debug, Serialize)]
 pub struct Latency {
     pub mean: Option<f64>,
+    /// Median.
     pub p50: Option<f64>,
     pub p99: Option<f64>,
+    /// 99.9th percentile.
     pub p99_9: Option<f64>,
 }
 
