@@ -34,58 +34,10 @@ struct Cli {
 enum Command {
     /// Host configuration: system, CPU, memory, storage, network, mitigations
     Report(report::Args),
-    /// CPU utilisation, IPC/CPI, cache and branch miss rates (runs perf stat)
-    #[command(
-        after_help = "Counts cycles, instructions, cache-references, cache-misses, branches, \
-branch-misses, task-clock, context-switches, cpu-migrations and page-faults with the embedded perf \
-(`perf stat -x, -I <ms> -a` or `-p PID`). System-wide CPU utilisation comes from /proc/stat. \
-Where the CPU exposes no hardware counters (most virtual machines) the software metrics remain \
-and the output says which metrics are unavailable and why. The duration is rounded up to whole \
-intervals. Needs root, CAP_PERFMON or kernel.perf_event_paranoid <= 0 for system-wide counting."
-    )]
-    Metrics {
-        /// How long to measure, in seconds
-        #[arg(long, short = 'd', default_value = "10", value_name = "SECS", value_parser = secs, allow_negative_numbers = true)]
-        duration: f64,
-        /// Length of one reporting interval, in seconds
-        #[arg(long, short = 'i', default_value = "1", value_name = "SECS", value_parser = secs, allow_negative_numbers = true)]
-        interval: f64,
-        /// Measure this process instead of the whole system
-        #[arg(long, short = 'p', value_name = "PID")]
-        pid: Option<u32>,
-        /// Output format
-        #[arg(long, short = 'f', value_enum, default_value = "txt")]
-        format: metrics::Format,
-    },
-    /// Storage benchmark with fio: 4 KiB random IOPS, 1 MiB sequential bandwidth
-    #[command(
-        after_help = "Jobs, run one after the other on one file of --size bytes in --dir, \
---runtime seconds each:
-  randread-4k   4 KiB random read,      queue depth 32
-  randwrite-4k  4 KiB random write,     queue depth 32
-  seqread-1m    1 MiB sequential read,  queue depth 8
-  seqwrite-1m   1 MiB sequential write, queue depth 8
-with ioengine=libaio (psync if unusable), direct=1 (O_DIRECT; 0 where the filesystem refuses it), \
-reporting IOPS, bandwidth and completion latency mean/p50/p99/p99.9. The file is removed at the \
-end, on failure and on Ctrl-C."
-    )]
-    Benchmark {
-        /// Run the storage benchmark
-        #[arg(long)]
-        storage: bool,
-        /// Directory on the filesystem to test (a temporary file is created there)
-        #[arg(long, value_name = "DIR", default_value = ".")]
-        dir: PathBuf,
-        /// Size of the test file (K, M, G, T suffixes, binary)
-        #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = size)]
-        size: u64,
-        /// Seconds per job (4 jobs run one after the other)
-        #[arg(long, value_name = "SECS", default_value = "5")]
-        runtime: u64,
-        /// Output format
-        #[arg(long, short = 'f', value_enum, default_value = "txt")]
-        format: benchmark::Format,
-    },
+    /// CPU utilisation, IPC/CPI, cache and branch miss rates, perf's metric groups (runs perf stat)
+    Metrics(metrics::Args),
+    /// Benchmarks: CPU, frequency, power, memory bandwidth and latency, storage (fio)
+    Benchmark(benchmark::Args),
     /// Time series of CPU, storage, memory, network, frequency and power
     Telemetry(telemetry::Args),
     /// Where CPU time goes: perf stacks drawn as an interactive flame graph
@@ -118,41 +70,11 @@ enum ListFormat {
     Json,
 }
 
-fn secs(s: &str) -> Result<f64, String> {
-    util::parse_seconds(s)
-}
-
-fn size(s: &str) -> Result<u64, String> {
-    util::parse_size(s)
-}
-
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Report(args) => report::cmd(&args),
-        Command::Metrics {
-            duration,
-            interval,
-            pid,
-            format,
-        } => metrics::cmd(&metrics::Options {
-            duration,
-            interval,
-            pid,
-            format,
-        }),
-        Command::Benchmark {
-            storage,
-            dir,
-            size,
-            runtime,
-            format,
-        } => benchmark::cmd(&benchmark::Options {
-            storage,
-            dir,
-            size,
-            runtime,
-            format,
-        }),
+        Command::Metrics(args) => metrics::cmd(&args),
+        Command::Benchmark(args) => benchmark::cmd(&args),
         Command::Telemetry(a) => telemetry::cmd(&a),
         Command::Flamegraph(a) => flamegraph::cmd(&a),
         Command::Tools { action } => match action {

@@ -188,14 +188,6 @@ pub fn round(v: f64, decimals: i32) -> f64 {
     (v * m).round() / m
 }
 
-/// JSON number (rounded) or null.
-pub fn json_num(v: Option<f64>, decimals: i32) -> serde_json::Value {
-    match v {
-        Some(x) if x.is_finite() => serde_json::json!(round(x, decimals)),
-        _ => serde_json::Value::Null,
-    }
-}
-
 /// Lays out rows as aligned text columns. `right[i]` right-aligns column i.
 pub fn text_table(header: &[&str], rows: &[Vec<String>], right: &[bool]) -> String {
     let cols = header.len();

@@ -734,7 +734,7 @@ fn benchmark_storage_json() {
         .env("TMPDIR", &tmp)
         .output()
         .unwrap();
-    let j = json(&o);
+    let j = &json(&o)["storage"];
     let jobs = j["jobs"].as_array().unwrap();
     let names: Vec<&str> = jobs.iter().map(|j| j["name"].as_str().unwrap()).collect();
     assert_eq!(

@@ -1,4 +1,4 @@
-//! `perfspect benchmark --storage`: a fixed fio job set on one file.
+//! The storage part (`--storage`): a fixed fio job set on one file.
 //!
 //! The jobs (run one after the other, `stonewall`, on a single file of
 //! `--size` bytes in `--dir`, each for `--runtime` seconds, time based):
@@ -22,17 +22,13 @@ use crate::signals;
 use crate::tools;
 use crate::util::{self, human_bytes, usage_bail};
 use anyhow::{Context, Result, anyhow, bail};
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    Txt,
-    Json,
-}
+use std::time::Instant;
 
 pub struct JobSpec {
     pub name: &'static str,
@@ -75,6 +71,60 @@ pub const JOBS: [JobSpec; 4] = [
 
 pub const MIN_SIZE: u64 = 16 << 20;
 
+/// fio's `--output-format=json` document: the parts perfspect reads.
+#[derive(Debug, Deserialize)]
+struct FioJson {
+    #[serde(rename = "fio version")]
+    version: Option<String>,
+    jobs: Vec<FioJob>,
+}
+
+#[derive(Debug, Deserialize)]
+struct FioJob {
+    #[serde(default)]
+    jobname: String,
+    #[serde(default)]
+    error: i64,
+    #[serde(default)]
+    read: FioSide,
+    #[serde(default)]
+    write: FioSide,
+}
+
+/// One direction (read or write) of a fio job.
+#[derive(Debug, Default, Deserialize)]
+struct FioSide {
+    #[serde(default)]
+    io_bytes: u64,
+    #[serde(default)]
+    iops: f64,
+    /// Bytes per second (fio 3.x); older fio only has `bw` in KiB/s.
+    bw_bytes: Option<f64>,
+    #[serde(default)]
+    bw: f64,
+    /// Milliseconds.
+    #[serde(default)]
+    runtime: u64,
+    clat_ns: Option<FioClat>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct FioClat {
+    mean: Option<f64>,
+    /// Percentile ("99.000000") -> nanoseconds.
+    #[serde(default)]
+    percentile: BTreeMap<String, f64>,
+}
+
+impl FioClat {
+    fn percentile(&self, p: f64) -> Option<f64> {
+        self.percentile
+            .iter()
+            .find(|(k, _)| k.parse::<f64>().is_ok_and(|x| (x - p).abs() < 1e-6))
+            .map(|(_, v)| *v)
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct JobResult {
     pub name: String,
@@ -97,74 +147,49 @@ pub struct FioOutput {
     pub jobs: Vec<JobResult>,
 }
 
-fn percentile(clat: &Value, p: f64) -> Option<f64> {
-    clat.get("percentile")?
-        .as_object()?
-        .iter()
-        .find(|(k, _)| {
-            k.parse::<f64>()
-                .map(|x| (x - p).abs() < 1e-6)
-                .unwrap_or(false)
-        })
-        .and_then(|(_, v)| v.as_f64())
-}
-
 /// Parses fio's `--output-format=json` output. Text before the first `{`
 /// (fio's warnings, when they go to the same stream) is skipped.
 pub fn parse_fio_json(text: &str) -> Result<FioOutput> {
     let start = text
         .find('{')
         .ok_or_else(|| anyhow!("fio printed no JSON"))?;
-    let v: Value =
-        serde_json::from_str(&text[start..]).context("fio's JSON output is not valid")?;
-    let jobs = v
-        .get("jobs")
-        .and_then(Value::as_array)
-        .ok_or_else(|| anyhow!("fio's JSON output has no jobs"))?;
-    let mut out = FioOutput {
-        version: v
-            .get("fio version")
-            .and_then(Value::as_str)
-            .map(|s| s.trim_start_matches("fio-").to_string()),
-        jobs: Vec::new(),
-    };
-    for j in jobs {
-        let name = j
-            .get("jobname")
-            .and_then(Value::as_str)
-            .unwrap_or("?")
-            .to_string();
-        let side = |d: &str| -> (u64, &Value) {
-            let s = j.get(d).unwrap_or(&Value::Null);
-            (s.get("io_bytes").and_then(Value::as_u64).unwrap_or(0), s)
-        };
-        let (rb, r) = side("read");
-        let (wb, w) = side("write");
-        let (direction, s, io) = if wb > rb {
-            ("write", w, wb)
-        } else {
-            ("read", r, rb)
-        };
-        let clat = s.get("clat_ns").unwrap_or(&Value::Null);
-        let f = |k: &str| s.get(k).and_then(Value::as_f64).unwrap_or(0.0);
-        out.jobs.push(JobResult {
-            name,
-            direction: direction.to_string(),
-            iops: f("iops"),
-            bw_bytes: s
-                .get("bw_bytes")
-                .and_then(Value::as_f64)
-                .unwrap_or_else(|| f("bw") * 1024.0),
-            io_bytes: io,
-            runtime_ms: s.get("runtime").and_then(Value::as_u64).unwrap_or(0),
-            lat_mean_ns: clat.get("mean").and_then(Value::as_f64).filter(|_| io > 0),
-            p50_ns: percentile(clat, 50.0),
-            p99_ns: percentile(clat, 99.0),
-            p999_ns: percentile(clat, 99.9),
-            error: j.get("error").and_then(Value::as_i64).unwrap_or(0),
-        });
-    }
-    Ok(out)
+    let doc: FioJson = serde_json::from_str(&text[start..])
+        .context("fio's JSON output is not what fio 3 writes")?;
+    let jobs = doc
+        .jobs
+        .into_iter()
+        .map(|j| {
+            let (direction, s) = if j.write.io_bytes > j.read.io_bytes {
+                ("write", j.write)
+            } else {
+                ("read", j.read)
+            };
+            let clat = s.clat_ns.unwrap_or_default();
+            JobResult {
+                name: if j.jobname.is_empty() {
+                    "?".into()
+                } else {
+                    j.jobname
+                },
+                direction: direction.to_string(),
+                iops: s.iops,
+                bw_bytes: s.bw_bytes.unwrap_or(s.bw * 1024.0),
+                io_bytes: s.io_bytes,
+                runtime_ms: s.runtime,
+                lat_mean_ns: clat.mean.filter(|_| s.io_bytes > 0),
+                p50_ns: clat.percentile(50.0),
+                p99_ns: clat.percentile(99.0),
+                p999_ns: clat.percentile(99.9),
+                error: j.error,
+            }
+        })
+        .collect();
+    Ok(FioOutput {
+        version: doc
+            .version
+            .map(|v| v.trim_start_matches("fio-").to_string()),
+        jobs,
+    })
 }
 
 /// The fio command line (after the binary) for the job set.
@@ -208,12 +233,11 @@ pub fn fio_args(
     a
 }
 
-pub struct Options {
-    pub storage: bool,
-    pub dir: PathBuf,
+/// What the storage part needs from the command line.
+pub struct Options<'a> {
+    pub dir: &'a Path,
     pub size: u64,
     pub runtime: u64,
-    pub format: Format,
 }
 
 fn c_path(p: &Path) -> Result<std::ffi::CString> {
@@ -273,18 +297,16 @@ fn filesystem_of(dir: &Path) -> Option<(String, String)> {
         .map(|(d, _, t, _)| (t, d))
 }
 
-fn validate(o: &Options) -> Result<PathBuf> {
-    if !o.storage {
-        usage_bail!("choose a benchmark: --storage (the only one so far)");
-    }
+/// Checks the storage options before any part runs; returns the directory, resolved.
+pub fn validate(o: &Options) -> Result<PathBuf> {
     if o.runtime == 0 || o.runtime > 3600 {
         usage_bail!("--runtime must be between 1 and 3600 seconds");
     }
     if o.size < MIN_SIZE {
         usage_bail!("--size must be at least {}", human_bytes(MIN_SIZE));
     }
-    util::check_writable_dir(&o.dir, "directory")?;
-    let dir = std::fs::canonicalize(&o.dir)
+    util::check_writable_dir(o.dir, "directory")?;
+    let dir = std::fs::canonicalize(o.dir)
         .with_context(|| format!("cannot resolve {}", o.dir.display()))?;
     let free = free_space(&dir)?;
     if free < o.size {
@@ -326,13 +348,86 @@ fn run_fio(args: &[String], output: &Path) -> Result<FioRun> {
     })
 }
 
-pub fn cmd(o: &Options) -> Result<()> {
-    let dir = validate(o)?;
+/// The storage part's result, as written in the JSON output.
+#[derive(Debug, Serialize)]
+pub struct Storage {
+    /// fio's version and where it came from (embedded, override, PATH).
+    pub fio: FioInfo,
+    /// The directory tested.
+    pub directory: String,
+    /// Its filesystem type, from /proc/self/mounts.
+    pub filesystem: Option<String>,
+    /// The device that filesystem is mounted from.
+    pub device: Option<String>,
+    /// Size of the test file.
+    pub size_bytes: u64,
+    /// Seconds per job.
+    pub runtime_s: u64,
+    /// fio's ioengine: libaio, or psync where libaio is unusable.
+    pub ioengine: String,
+    /// Whether O_DIRECT was used (page cache bypassed).
+    pub direct: bool,
+    /// One entry per job, in the order they ran.
+    pub jobs: Vec<Job>,
+    /// Anything that changed how the jobs ran.
+    pub notes: Vec<String>,
+    /// Seconds the part took, fio's start-up included.
+    pub duration_s: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FioInfo {
+    /// fio's version, from its JSON.
+    pub version: Option<String>,
+    /// Where the fio binary came from.
+    pub source: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Job {
+    /// Job name, e.g. `randread-4k`.
+    pub name: &'static str,
+    /// What the job does.
+    pub description: &'static str,
+    /// fio's `rw` setting.
+    pub rw: &'static str,
+    /// Bytes per I/O.
+    pub block_size_bytes: u64,
+    /// I/Os in flight.
+    pub iodepth: u32,
+    /// `read` or `write`: the direction that did the I/O.
+    pub direction: String,
+    /// I/O operations per second.
+    pub iops: f64,
+    /// Bytes per second.
+    pub bandwidth_bytes_per_s: u64,
+    /// Bytes moved in the job.
+    pub io_bytes: u64,
+    /// Milliseconds the job ran.
+    pub runtime_ms: u64,
+    /// Completion latency per I/O, microseconds.
+    pub latency_us: Latency,
+}
+
+/// Completion latency (fio's clat), microseconds; null where fio gave none.
+#[derive(Debug, Serialize)]
+pub struct Latency {
+    pub mean: Option<f64>,
+    /// Median.
+    pub p50: Option<f64>,
+    pub p99: Option<f64>,
+    /// 99.9th percentile.
+    pub p99_9: Option<f64>,
+}
+
+/// Runs the four jobs on a directory checked by [`validate`].
+pub fn run(o: &Options, dir: &Path, progress: bool) -> Result<Storage> {
+    let started = Instant::now();
     let fio_source = tools::find("fio")
         .map(|s| s.describe())
         .ok_or_else(|| anyhow::Error::new(util::UsageError(tools::no_tools_message("fio"))))?;
     tools::get("fio")?;
-    let direct = supports_direct(&dir)?;
+    let direct = supports_direct(dir)?;
     let mut notes = Vec::new();
     if !direct {
         notes.push(
@@ -340,16 +435,16 @@ pub fn cmd(o: &Options) -> Result<()> {
                 .to_string(),
         );
     }
-    let fs = filesystem_of(&dir);
+    let fs = filesystem_of(dir);
     let file = format!("perfspect-fio-{}.dat", util::random_hex(8)?);
     let data_path = dir.join(&file);
     let output = tools::session_dir()?.join("fio.json");
     // Registered before fio can create it.
     signals::register_cleanup(data_path.clone());
 
-    if o.format == Format::Txt {
+    if progress {
         eprintln!(
-            "running {} fio jobs of {} s each on a {} file in {} ...",
+            "storage: {} fio jobs of {} s each on a {} file in {} ...",
             JOBS.len(),
             o.runtime,
             human_bytes(o.size),
@@ -358,7 +453,7 @@ pub fn cmd(o: &Options) -> Result<()> {
     }
     let mut engine = "libaio";
     let mut run = run_fio(
-        &fio_args(&dir, &file, o.size, o.runtime, engine, direct, &output),
+        &fio_args(dir, &file, o.size, o.runtime, engine, direct, &output),
         &output,
     )?;
     if !run.ok
@@ -370,7 +465,7 @@ pub fn cmd(o: &Options) -> Result<()> {
         notes.push("libaio is unusable here: ran with ioengine=psync (queue depth 1)".into());
         let _ = std::fs::remove_file(&output);
         run = run_fio(
-            &fio_args(&dir, &file, o.size, o.runtime, engine, direct, &output),
+            &fio_args(dir, &file, o.size, o.runtime, engine, direct, &output),
             &output,
         )?;
     }
@@ -401,32 +496,50 @@ pub fn cmd(o: &Options) -> Result<()> {
             run.stderr.trim()
         );
     }
-    let ctx = RunInfo {
-        dir: &dir,
-        fs,
-        size: o.size,
-        runtime: o.runtime,
-        engine,
+    let us = |v: Option<f64>| {
+        v.filter(|x| x.is_finite())
+            .map(|n| util::round(n / 1000.0, 3))
+    };
+    let jobs = JOBS
+        .iter()
+        .filter_map(|spec| {
+            let r = parsed.jobs.iter().find(|j| j.name == spec.name)?;
+            Some(Job {
+                name: spec.name,
+                description: spec.description,
+                rw: spec.rw,
+                block_size_bytes: spec.bs,
+                iodepth: spec.iodepth,
+                direction: r.direction.clone(),
+                iops: util::round(r.iops, 1),
+                bandwidth_bytes_per_s: r.bw_bytes.round() as u64,
+                io_bytes: r.io_bytes,
+                runtime_ms: r.runtime_ms,
+                latency_us: Latency {
+                    mean: us(r.lat_mean_ns),
+                    p50: us(r.p50_ns),
+                    p99: us(r.p99_ns),
+                    p99_9: us(r.p999_ns),
+                },
+            })
+        })
+        .collect();
+    Ok(Storage {
+        fio: FioInfo {
+            version: parsed.version,
+            source: fio_source,
+        },
+        directory: dir.display().to_string(),
+        filesystem: fs.as_ref().map(|(t, _)| t.clone()),
+        device: fs.map(|(_, d)| d),
+        size_bytes: o.size,
+        runtime_s: o.runtime,
+        ioengine: engine.to_string(),
         direct,
-        fio_source,
+        jobs,
         notes,
-    };
-    let text = match o.format {
-        Format::Txt => render_txt(&ctx, &parsed),
-        Format::Json => serde_json::to_string_pretty(&render_json(&ctx, &parsed))? + "\n",
-    };
-    util::print_out(&text)
-}
-
-struct RunInfo<'a> {
-    dir: &'a Path,
-    fs: Option<(String, String)>,
-    size: u64,
-    runtime: u64,
-    engine: &'a str,
-    direct: bool,
-    fio_source: String,
-    notes: Vec<String>,
+        duration_s: util::round(started.elapsed().as_secs_f64(), 2),
+    })
 }
 
 pub fn fmt_lat(ns: Option<f64>) -> String {
@@ -438,7 +551,7 @@ pub fn fmt_lat(ns: Option<f64>) -> String {
     }
 }
 
-fn fmt_bw(b: f64) -> String {
+pub fn fmt_bw(b: f64) -> String {
     if b >= (1u64 << 30) as f64 {
         format!("{:.2} GiB/s", b / (1u64 << 30) as f64)
     } else {
@@ -446,46 +559,48 @@ fn fmt_bw(b: f64) -> String {
     }
 }
 
-fn render_txt(c: &RunInfo, f: &FioOutput) -> String {
+/// The storage section of the text output.
+pub fn render_txt(st: &Storage) -> String {
     let mut s = String::new();
-    let fs =
-        c.fs.as_ref()
-            .map(|(t, d)| format!(" ({t} on {d})"))
-            .unwrap_or_default();
+    let fs = match (&st.filesystem, &st.device) {
+        (Some(t), Some(d)) => format!(" ({t} on {d})"),
+        _ => String::new(),
+    };
     let _ = writeln!(
         s,
-        "perfspect storage benchmark: {}{fs}, {} file, {} s per job, fio {} ({})",
-        c.dir.display(),
-        human_bytes(c.size),
-        c.runtime,
-        f.version.as_deref().unwrap_or("unknown"),
-        c.fio_source
+        "storage: {}{fs}, {} file, {} s per job, fio {} ({})",
+        st.directory,
+        human_bytes(st.size_bytes),
+        st.runtime_s,
+        st.fio.version.as_deref().unwrap_or("unknown"),
+        st.fio.source
     );
     let _ = writeln!(
         s,
         "settings: ioengine={}, direct={}{}\n",
-        c.engine,
-        u8::from(c.direct),
-        if c.direct {
+        st.ioengine,
+        u8::from(st.direct),
+        if st.direct {
             " (O_DIRECT: page cache bypassed)"
         } else {
             ""
         }
     );
-    let rows: Vec<Vec<String>> = JOBS
+    let ns = |us: Option<f64>| fmt_lat(us.map(|u| u * 1000.0));
+    let rows: Vec<Vec<String>> = st
+        .jobs
         .iter()
-        .filter_map(|spec| {
-            let r = f.jobs.iter().find(|j| j.name == spec.name)?;
-            Some(vec![
-                spec.name.to_string(),
-                format!("{} QD{}", spec.description, spec.iodepth),
+        .map(|r| {
+            vec![
+                r.name.to_string(),
+                format!("{} QD{}", r.description, r.iodepth),
                 format!("{:.0}", r.iops),
-                fmt_bw(r.bw_bytes),
-                fmt_lat(r.lat_mean_ns),
-                fmt_lat(r.p50_ns),
-                fmt_lat(r.p99_ns),
-                fmt_lat(r.p999_ns),
-            ])
+                fmt_bw(r.bandwidth_bytes_per_s as f64),
+                ns(r.latency_us.mean),
+                ns(r.latency_us.p50),
+                ns(r.latency_us.p99),
+                ns(r.latency_us.p99_9),
+            ]
         })
         .collect();
     s.push_str(&util::text_table(
@@ -503,54 +618,17 @@ fn render_txt(c: &RunInfo, f: &FioOutput) -> String {
         &[false, false, true, true, true, true, true, true],
     ));
     s.push_str("\nlatency: completion latency (clat) per I/O\n");
-    for n in &c.notes {
+    for n in &st.notes {
         let _ = writeln!(s, "note: {n}");
     }
     s
-}
-
-fn render_json(c: &RunInfo, f: &FioOutput) -> Value {
-    let us = |v: Option<f64>| util::json_num(v.map(|n| n / 1000.0), 3);
-    json!({
-        "perfspect_version": crate::VERSION,
-        "fio": { "version": f.version, "source": c.fio_source },
-        "directory": c.dir.display().to_string(),
-        "filesystem": c.fs.as_ref().map(|(t, _)| t.clone()),
-        "device": c.fs.as_ref().map(|(_, d)| d.clone()),
-        "size_bytes": c.size,
-        "runtime_s": c.runtime,
-        "ioengine": c.engine,
-        "direct": c.direct,
-        "jobs": JOBS.iter().filter_map(|spec| {
-            let r = f.jobs.iter().find(|j| j.name == spec.name)?;
-            Some(json!({
-                "name": spec.name,
-                "description": spec.description,
-                "rw": spec.rw,
-                "block_size_bytes": spec.bs,
-                "iodepth": spec.iodepth,
-                "direction": r.direction,
-                "iops": util::round(r.iops, 1),
-                "bandwidth_bytes_per_s": r.bw_bytes.round() as u64,
-                "io_bytes": r.io_bytes,
-                "runtime_ms": r.runtime_ms,
-                "latency_us": {
-                    "mean": us(r.lat_mean_ns),
-                    "p50": us(r.p50_ns),
-                    "p99": us(r.p99_ns),
-                    "p99_9": us(r.p999_ns),
-                },
-            }))
-        }).collect::<Vec<_>>(),
-        "notes": c.notes,
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const FIO: &str = include_str!("../tests/data/fio-3.33-x86_64-libaio.json");
+    const FIO: &str = include_str!("../../tests/data/fio-3.33-x86_64-libaio.json");
 
     #[test]
     fn fio_capture() {
