@@ -23,14 +23,17 @@ const PACKAGES: [(&str, &str); 5] = [
 ];
 /// What perfspect's tests use, on Debian (Ubuntu's `chromium` is a snap
 /// shim): its HTML rendered in a real browser, its xlsx opened by a real
-/// reader, its metrics scraped by a real Prometheus.
-const TEST_PACKAGES: [(&str, &str); 3] = [
+/// reader, its metrics scraped by a real Prometheus, Debian's turbostat.
+const TEST_PACKAGES: [(&str, &str); 4] = [
     ("chromium", "chromium"),
     (
         "/usr/lib/python3/dist-packages/openpyxl",
         "python3-openpyxl",
     ),
     ("promtool", "prometheus"),
+    // turbostat, run by perfspect's telemetry and benchmark tests as an
+    // override until the toolbox bundles it.
+    ("/usr/sbin/turbostat", "linux-cpupower"),
 ];
 /// Linters the test suite runs, from PyPI.
 const PYPI: [(&str, &str); 2] = [
