@@ -2,18 +2,40 @@
 
 use std::collections::BTreeMap;
 
-/// Total and available bytes of the filesystem at `path`.
-pub fn statvfs(path: &str) -> Option<(u64, u64)> {
-    let c = std::ffi::CString::new(path).ok()?;
+/// What statvfs says of a filesystem.
+#[derive(Debug, Clone, Copy)]
+pub struct FsStats {
+    /// Its size in bytes.
+    pub total: u64,
+    /// Bytes available to unprivileged users.
+    pub available: u64,
+    /// Mounted noexec: programs written there cannot run.
+    pub noexec: bool,
+}
+
+/// statvfs(3) of the filesystem holding `path`.
+pub fn statvfs(path: &std::path::Path) -> std::io::Result<FsStats> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes())?;
     // SAFETY: statvfs fills a plain struct from a NUL-terminated path.
     unsafe {
         let mut st: libc::statvfs = std::mem::zeroed();
         if libc::statvfs(c.as_ptr(), &mut st) != 0 {
-            return None;
+            return Err(std::io::Error::last_os_error());
         }
         let f = st.f_frsize as u64;
-        Some((st.f_blocks as u64 * f, st.f_bavail as u64 * f))
+        Ok(FsStats {
+            total: (st.f_blocks as u64).saturating_mul(f),
+            available: (st.f_bavail as u64).saturating_mul(f),
+            noexec: st.f_flag & libc::ST_NOEXEC != 0,
+        })
     }
+}
+
+/// Whether this process runs as root (effective uid 0).
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
 }
 
 /// Interface addresses from getifaddrs (IPv4 and IPv6), by interface name.

@@ -92,18 +92,7 @@ static SESSION: Mutex<Option<PathBuf>> = Mutex::new(None);
 static READY: Mutex<Option<HashMap<String, PathBuf>>> = Mutex::new(None);
 
 fn is_noexec(dir: &Path) -> bool {
-    use std::os::unix::ffi::OsStrExt;
-    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
-        return true;
-    };
-    // SAFETY: statvfs fills a plain struct from a NUL-terminated path.
-    unsafe {
-        let mut st: libc::statvfs = std::mem::zeroed();
-        if libc::statvfs(c.as_ptr(), &mut st) != 0 {
-            return true;
-        }
-        st.f_flag & libc::ST_NOEXEC != 0
-    }
+    crate::os::statvfs(dir).map_or(true, |fs| fs.noexec)
 }
 
 /// The private directory of this run, created on first use.

@@ -247,16 +247,8 @@ fn c_path(p: &Path) -> Result<std::ffi::CString> {
 
 /// Bytes available to unprivileged users in the filesystem of `dir`.
 fn free_space(dir: &Path) -> Result<u64> {
-    let c = c_path(dir)?;
-    // SAFETY: statvfs fills a plain struct from a NUL-terminated path.
-    unsafe {
-        let mut st: libc::statvfs = std::mem::zeroed();
-        if libc::statvfs(c.as_ptr(), &mut st) != 0 {
-            return Err(std::io::Error::last_os_error())
-                .with_context(|| format!("statvfs {}", dir.display()));
-        }
-        Ok((st.f_bavail as u64).saturating_mul(st.f_frsize as u64))
-    }
+    let fs = crate::os::statvfs(dir).with_context(|| format!("statvfs {}", dir.display()))?;
+    Ok(fs.available)
 }
 
 /// Whether files in `dir` can be opened with O_DIRECT.

@@ -246,8 +246,7 @@ pub fn cmd(o: &Args) -> Result<()> {
         let paranoid = std::fs::read_to_string("/proc/sys/kernel/perf_event_paranoid")
             .map(|s| s.trim().to_string())
             .unwrap_or_else(|_| "unknown".into());
-        // SAFETY: geteuid has no preconditions.
-        let root = unsafe { libc::geteuid() } == 0;
+        let root = crate::os::is_root();
         let hint = if !root && mode == Mode::SystemWide {
             format!(
                 " (system-wide counting needs root, CAP_PERFMON or kernel.perf_event_paranoid <= 0; it is {paranoid})"

@@ -147,7 +147,9 @@ fn filesystems(sys: &Sys) -> Table {
         }
         let network = NETWORK_FS.contains(&fstype.as_str()) || fstype.starts_with("fuse.");
         let sizes = if sys.is_real() && !network {
-            statvfs(&mnt)
+            statvfs(Path::new(&mnt))
+                .ok()
+                .map(|fs| (fs.total, fs.available))
         } else {
             None
         };
