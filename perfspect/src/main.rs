@@ -1,21 +1,9 @@
-//! perfspect: Linux performance analysis in one static binary.
-
-mod benchmark;
-mod flamegraph;
-mod metrics;
-mod os;
-mod report;
-mod signals;
-mod telemetry;
-mod tools;
-mod util;
+//! perfspect's command line: the commands of the library, one variant each.
 
 use clap::{Parser, Subcommand};
+use perfspect::util::UsageError;
+use perfspect::{VERSION, benchmark, flamegraph, metrics, report, signals, telemetry, tools};
 use std::path::PathBuf;
-use util::UsageError;
-
-/// The full version string (`PERFSPECT_VERSION` at build time).
-pub const VERSION: &str = tools::VERSION;
 
 #[derive(Parser)]
 #[command(

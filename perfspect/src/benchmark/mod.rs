@@ -6,10 +6,10 @@
 mod cpu;
 mod frequency;
 mod memory;
-mod power;
+pub(crate) mod power;
 mod render;
 mod stats;
-mod storage;
+pub(crate) mod storage;
 mod topology;
 
 use crate::util::{self, usage_bail};

@@ -5,12 +5,31 @@ use inferno::collapse::Collapse;
 use serde::Serialize;
 
 /// Folds `perf script` output. Each line is `comm;outermost;...;innermost N`.
+///
+/// inferno asserts (panics) on some input it cannot read, rather than
+/// returning an error (found by the perfspect_perf_output fuzz target; the
+/// input is kept in fuzz/regressions/): that is caught and returned as an
+/// error, without the panic message.
 pub fn fold(perf_script: &str) -> std::io::Result<String> {
-    let mut out = Vec::new();
-    let mut folder =
-        inferno::collapse::perf::Folder::from(inferno::collapse::perf::Options::default());
-    folder.collapse(perf_script.as_bytes(), &mut out)?;
-    Ok(String::from_utf8_lossy(&out).into_owned())
+    let collapse = || {
+        let mut out = Vec::new();
+        let mut folder =
+            inferno::collapse::perf::Folder::from(inferno::collapse::perf::Options::default());
+        folder
+            .collapse(perf_script.as_bytes(), &mut out)
+            .map(|()| out)
+    };
+    let quiet = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(collapse);
+    std::panic::set_hook(quiet);
+    match result {
+        Ok(folded) => Ok(String::from_utf8_lossy(&folded?).into_owned()),
+        Err(_) => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "perf script's output is not in a form inferno can fold",
+        )),
+    }
 }
 
 /// One distinct call stack.
@@ -60,6 +79,12 @@ mod tests {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/data/perf-script-cpu-clock-fp-x86_64-vm.txt"
     ));
+
+    #[test]
+    fn output_inferno_cannot_read_is_an_error_not_a_panic() {
+        let err = fold("garbage line\n\tnot a stack\n\nmore\n").unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+    }
 
     #[test]
     fn folds_like_inferno_collapse_perf() {

@@ -15,7 +15,7 @@
 //! task-clock counts idle time in `-a` mode.
 
 mod derive;
-mod parse;
+pub(crate) mod parse;
 mod perf;
 mod prometheus;
 mod render;

@@ -8,29 +8,29 @@
 
 mod cpu;
 mod cpu_ext;
-mod cpuid;
-mod devices;
-mod disks;
+pub(crate) mod cpuid;
+pub(crate) mod devices;
+pub(crate) mod disks;
 mod host;
 mod insights;
-mod ipmi;
+pub(crate) mod ipmi;
 mod kernel;
 mod logs;
 mod memory;
 pub mod model;
 mod msr;
-mod network;
+pub(crate) mod network;
 pub mod parse;
 mod platform;
 mod power;
 mod probe;
 pub mod render;
 mod security;
-mod smbios;
-mod software;
-mod status;
+pub(crate) mod smbios;
+pub(crate) mod software;
+pub(crate) mod status;
 mod storage;
-mod system;
+pub(crate) mod system;
 pub mod uarch;
 
 use crate::util;

@@ -11,7 +11,7 @@ mod perf;
 pub mod render;
 pub mod sample;
 pub mod series;
-mod turbostat;
+pub(crate) mod turbostat;
 
 use crate::util::{self, usage_bail};
 use anyhow::{Context, Result};
