@@ -92,19 +92,17 @@ pub fn content_key(manifest: &Manifest, cache_dockerfile: &[u8]) -> String {
 pub fn ensure(sh: &Shell, settings: &BuildSettings) -> Result<((Manifest, ToolsImage), String)> {
     let tree = tools_cache::read_tree(&crate::tools_dir()).context("reading tools/")?;
     let key = tools_cache::key(&tree);
-    let pins = pins(&tree)?;
-    let forced = settings.no_cache;
-    let cache_dir = crate::tools_cache_dir();
     let cache_dockerfile = fs::read(crate::tools_dir().join("cache.Dockerfile"))
         .context("reading tools/cache.Dockerfile")?;
-    let verdict = if forced {
+    let verdict = if settings.no_cache {
         Verdict::Miss(Miss::Forced)
     } else {
-        tools_cache::verdict(&tools_cache::observe(&cache_dir)?, &key)
+        tools_cache::verdict(&tools_cache::observe(&crate::tools_cache_dir())?, &key)
     };
     if let (true, Verdict::Miss(why)) = (settings.ci_cache_restored, &verdict) {
         eprintln!("warning: TOOLS_CACHE_HIT=true but the restored cache is not usable: {why}");
     }
+    // On a hit, the image named by the cache's content, if one exists.
     let (content, existing) = match &verdict {
         Verdict::Hit(manifest) => {
             let content = content_key(manifest, &cache_dockerfile);
@@ -115,16 +113,13 @@ pub fn ensure(sh: &Shell, settings: &BuildSettings) -> Result<((Manifest, ToolsI
         Verdict::Miss(_) => (String::new(), None),
     };
     let image_key = existing.as_ref().and_then(|(_, label)| label.as_deref());
-    let plan = plan(&verdict, image_key, &content, settings);
-    let (manifest, outcome) = match (plan, verdict) {
+    let (manifest, outcome) = match (plan(&verdict, image_key, &content, settings), verdict) {
         (Plan::ReuseImage, Verdict::Hit(manifest)) => {
             let (id, _) = existing.expect("reuse is planned only for an existing image");
-            let tag = docker::content_tag(TOOLS_REPO, &content);
             docker::tag(sh, &id, TOOLS_IMAGE)?;
-            return Ok((
-                (manifest, ToolsImage { id, tag }),
-                format!("cache hit: {TOOLS_IMAGE} is already built from it"),
-            ));
+            let tag = docker::content_tag(TOOLS_REPO, &content);
+            let outcome = format!("cache hit: {TOOLS_IMAGE} is already built from it");
+            return Ok(((manifest, ToolsImage { id, tag }), outcome));
         }
         (Plan::ImageFromCache, Verdict::Hit(manifest)) => (
             manifest,
@@ -139,25 +134,8 @@ pub fn ensure(sh: &Shell, settings: &BuildSettings) -> Result<((Manifest, ToolsI
             _,
         ) => {
             eprintln!("tools cache miss: {why}; building the tools from source");
-            let mut build_args = vec![("BASE_IMAGE".to_string(), settings.base.base_image.clone())];
-            build_args.extend(pins.iter().cloned());
-            build_args.extend(settings.mirror_args());
-            // Tagged by its inputs (tools/ and the base image), so a run
-            // building other tools on the same engine never moves it.
-            let source_tag = docker::content_tag(TOOLS_REPO, &format!("src-{key}"));
-            let id = docker::build_image(
-                sh,
-                &ImageBuild {
-                    builder,
-                    dockerfile: crate::tools_dir().join("build.Dockerfile"),
-                    context: crate::tools_dir(),
-                    tag: source_tag,
-                    build_args,
-                    labels: vec![(TOOLS_KEY_LABEL.to_string(), key.clone())],
-                    no_cache: no_layer_cache,
-                    iidfile: docker::iidfile("tools-source"),
-                },
-            )?;
+            let pins = pins(&tree)?;
+            let id = build_from_source(sh, settings, &key, &pins, builder, no_layer_cache)?;
             let manifest = refresh_cache(sh, &id, &key, &pins)?;
             (
                 manifest,
@@ -166,16 +144,54 @@ pub fn ensure(sh: &Shell, settings: &BuildSettings) -> Result<((Manifest, ToolsI
         }
         (plan, verdict) => unreachable!("plan {plan:?} does not follow from {verdict:?}"),
     };
-    // The image the rest of the run uses is always made from the verified
-    // cache, under a tag only this content takes.
-    let content = content_key(&manifest, &cache_dockerfile);
+    let image = image_from_cache(sh, &manifest, &cache_dockerfile)?;
+    Ok(((manifest, image), outcome))
+}
+
+/// Compiles the tools from source; returns the image's id. Tagged by its
+/// inputs (tools/ and the base image), so a run building other tools on the
+/// same engine never moves the tag.
+fn build_from_source(
+    sh: &Shell,
+    settings: &BuildSettings,
+    key: &str,
+    pins: &Pins,
+    builder: BuildCommand,
+    no_layer_cache: bool,
+) -> Result<String> {
+    let mut build_args = vec![("BASE_IMAGE".to_string(), settings.base.base_image.clone())];
+    build_args.extend(pins.iter().cloned());
+    build_args.extend(settings.mirror_args());
+    docker::build_image(
+        sh,
+        &ImageBuild {
+            builder,
+            dockerfile: crate::tools_dir().join("build.Dockerfile"),
+            context: crate::tools_dir(),
+            tag: docker::content_tag(TOOLS_REPO, &format!("src-{key}")),
+            build_args,
+            labels: vec![(TOOLS_KEY_LABEL.to_string(), key.to_string())],
+            no_cache: no_layer_cache,
+            iidfile: docker::iidfile("tools-source"),
+        },
+    )
+}
+
+/// The image the rest of the run uses, always made from the verified cache
+/// under a tag only this content takes; tagged perfspect-tools:v1 too.
+fn image_from_cache(
+    sh: &Shell,
+    manifest: &Manifest,
+    cache_dockerfile: &[u8],
+) -> Result<ToolsImage> {
+    let content = content_key(manifest, cache_dockerfile);
     let tag = docker::content_tag(TOOLS_REPO, &content);
     let id = docker::build_image(
         sh,
         &ImageBuild {
             builder: BuildCommand::Plain,
             dockerfile: crate::tools_dir().join("cache.Dockerfile"),
-            context: cache_dir,
+            context: crate::tools_cache_dir(),
             tag: tag.clone(),
             build_args: vec![],
             labels: vec![(TOOLS_KEY_LABEL.to_string(), content)],
@@ -184,7 +200,7 @@ pub fn ensure(sh: &Shell, settings: &BuildSettings) -> Result<((Manifest, ToolsI
         },
     )?;
     docker::tag(sh, &id, TOOLS_IMAGE)?;
-    Ok(((manifest, ToolsImage { id, tag }), outcome))
+    Ok(ToolsImage { id, tag })
 }
 
 fn pins(tree: &[(String, Vec<u8>)]) -> Result<Pins> {
