@@ -1,4 +1,7 @@
-//! CPU identification: x86 family/model and ARM implementer/part to names.
+//! CPU identification: x86 family/model and ARM implementer/part to names,
+//! and [`identify`], which names a CPU from its cpuinfo by these tables.
+
+use super::parse::CpuInfo;
 
 /// Intel microarchitecture from the CPUID family/model/stepping.
 pub fn intel(family: u32, model: u32, stepping: u32) -> Option<&'static str> {
@@ -342,9 +345,217 @@ pub fn notable_flags(flags: &[String], arm: bool) -> Vec<String> {
         .collect()
 }
 
+/// What the firmware and the build say beyond /proc/cpuinfo, the inputs of
+/// [`identify`] that are not cpuinfo: gathered by the caller, so that
+/// identification reads nothing itself.
+#[derive(Debug, Clone, Default)]
+pub struct PlatformIds {
+    /// The architecture perfspect was built for (`std::env::consts::ARCH`):
+    /// decides Arm when cpuinfo names neither vendor nor implementer.
+    pub host_arch: &'static str,
+    /// DMI `sys_vendor` (e.g. "Amazon EC2"), for naming an Arm product.
+    pub sys_vendor: Option<String>,
+    /// SMCCC SoC id (`/sys/devices/soc0/soc_id`, `jep106:BBII:SSSS`).
+    pub soc_id: Option<String>,
+}
+
+/// Who made the CPU and what it is, as the report names them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CpuIdentity {
+    /// Arm (implementer/part ids) rather than x86 (family/model ids).
+    pub is_arm: bool,
+    /// "Intel", "AMD", "Arm", ...: the vendor id put in words.
+    pub vendor: Option<String>,
+    /// The core design, "Sapphire Rapids" or "Neoverse N1" ("A + B" on big.LITTLE).
+    pub microarchitecture: Option<String>,
+    /// cpuinfo's `model name`; on Arm, which has none, a name made of the
+    /// platform, vendor and core.
+    pub model: Option<String>,
+}
+
+/// The CPU's vendor, microarchitecture and model name from its cpuinfo and
+/// the platform's ids, by the tables above. Pure: reads nothing.
+pub fn identify(ci: &CpuInfo, ids: &PlatformIds) -> CpuIdentity {
+    let is_arm = ci.implementer.is_some() || ids.host_arch == "aarch64" && ci.vendor.is_none();
+    if is_arm {
+        identify_arm(ci, ids)
+    } else {
+        identify_x86(ci)
+    }
+}
+
+/// Arm: the implementer names the vendor, each (implementer, part) a core;
+/// the platform (from DMI and SoC id) names the product when cpuinfo does not.
+fn identify_arm(ci: &CpuInfo, ids: &PlatformIds) -> CpuIdentity {
+    let imp = ci.implementer;
+    let vendor = imp.and_then(arm_implementer).map(String::from);
+    let mut names: Vec<String> = ci
+        .arm_core_types
+        .iter()
+        .map(|(i, p)| {
+            arm_part(*i, *p)
+                .map(String::from)
+                .unwrap_or_else(|| format!("part {p:#05x}"))
+        })
+        .collect();
+    if names.is_empty() {
+        names.extend(
+            ci.part
+                .and_then(|p| imp.and_then(|i| arm_part(i, p)))
+                .map(String::from),
+        );
+    }
+    let microarchitecture = if names.is_empty() {
+        None
+    } else {
+        Some(names.join(" + "))
+    };
+    let platform = match (imp, ci.part) {
+        (Some(i), Some(p)) => arm_platform(i, p, ids.sys_vendor.as_deref(), ids.soc_id.as_deref()),
+        _ => None,
+    };
+    let model = ci
+        .model_name
+        .clone()
+        .or_else(|| match (platform, &vendor, &microarchitecture) {
+            (Some(p), _, Some(u)) => Some(format!("{p} ({u})")),
+            (None, Some(v), Some(u)) => Some(format!("{v} {u}")),
+            _ => None,
+        });
+    CpuIdentity {
+        is_arm: true,
+        vendor,
+        microarchitecture,
+        model,
+    }
+}
+
+/// The Intel microarchitectures that have AMX, which no earlier one has.
+const INTEL_WITH_AMX: &[&str] = &[
+    "Sapphire Rapids",
+    "Emerald Rapids",
+    "Granite Rapids",
+    "Granite Rapids-D",
+    "Diamond Rapids",
+];
+
+/// x86: the vendor id names the vendor, family/model/stepping the core.
+fn identify_x86(ci: &CpuInfo) -> CpuIdentity {
+    let vendor_id = ci.vendor.as_deref().unwrap_or_default();
+    let fam = ci.family.unwrap_or(0);
+    let m = ci.model.unwrap_or(0);
+    let name = match vendor_id {
+        "GenuineIntel" => intel(fam, m, ci.stepping.unwrap_or(0)).map(String::from),
+        "AuthenticAMD" | "HygonGenuine" => amd(fam, m).map(String::from),
+        _ => None,
+    };
+    // Hypervisors may report a made-up model; AMX proves Sapphire Rapids+.
+    let has_amx = ci.flags.iter().any(|x| x == "amx_tile");
+    let microarchitecture = match name {
+        Some(n)
+            if vendor_id == "GenuineIntel" && has_amx && !INTEL_WITH_AMX.contains(&n.as_str()) =>
+        {
+            Some(format!(
+                "Sapphire Rapids or newer (AMX present; reported model {m:#x} would be {n})"
+            ))
+        }
+        other => other,
+    };
+    let vendor = match vendor_id {
+        "GenuineIntel" => Some("Intel".to_string()),
+        "AuthenticAMD" => Some("AMD".to_string()),
+        "HygonGenuine" => Some("Hygon".to_string()),
+        "" => None,
+        v => Some(v.to_string()),
+    };
+    CpuIdentity {
+        is_arm: false,
+        vendor,
+        microarchitecture,
+        model: ci.model_name.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// identify() on a recorded /proc/cpuinfo, with the given platform ids.
+    fn identify_file(text: &str, ids: &PlatformIds) -> CpuIdentity {
+        identify(&crate::report::parse::cpuinfo_summary(text), ids)
+    }
+
+    #[test]
+    fn identify_sapphire_rapids_vm() {
+        // The hypervisor reports model 0xa7 (Rocket Lake) while the CPU has AMX.
+        let id = identify_file(
+            include_str!("../../tests/data/cpuinfo-x86_64-sapphire-rapids-vm.txt"),
+            &PlatformIds::default(),
+        );
+        assert!(!id.is_arm);
+        assert_eq!(id.vendor.as_deref(), Some("Intel"));
+        let uarch = id.microarchitecture.unwrap();
+        assert!(
+            uarch.starts_with("Sapphire Rapids or newer (AMX present; reported model 0xa7"),
+            "{uarch}"
+        );
+        assert!(id.model.unwrap().contains("Xeon"));
+    }
+
+    #[test]
+    fn identify_amd_epyc_vm() {
+        let id = identify_file(
+            include_str!("../../tests/data/cpuinfo-x86_64-amd-epyc-vm.txt"),
+            &PlatformIds {
+                host_arch: "aarch64",
+                ..PlatformIds::default()
+            },
+        );
+        assert_eq!(
+            id,
+            CpuIdentity {
+                is_arm: false,
+                vendor: Some("AMD".into()),
+                microarchitecture: Some("Zen 4 (EPYC Genoa)".into()),
+                model: Some("AMD EPYC".into()),
+            }
+        );
+    }
+
+    #[test]
+    fn identify_graviton2() {
+        let text = include_str!("../../tests/data/cpuinfo-aarch64-graviton2.txt");
+        let on_ec2 = PlatformIds {
+            host_arch: "x86_64",
+            sys_vendor: Some("Amazon EC2".into()),
+            soc_id: None,
+        };
+        assert_eq!(
+            identify_file(text, &on_ec2),
+            CpuIdentity {
+                is_arm: true,
+                vendor: Some("Arm".into()),
+                microarchitecture: Some("Neoverse N1".into()),
+                model: Some("AWS Graviton2 (Neoverse N1)".into()),
+            }
+        );
+        // Without the firmware's word, the model is named by vendor and core.
+        let unknown = identify_file(text, &PlatformIds::default());
+        assert_eq!(unknown.model.as_deref(), Some("Arm Neoverse N1"));
+    }
+
+    #[test]
+    fn identify_without_cpuinfo() {
+        let empty = CpuInfo::default();
+        let on_arm = PlatformIds {
+            host_arch: "aarch64",
+            ..PlatformIds::default()
+        };
+        let id = identify(&empty, &on_arm);
+        assert!(id.is_arm && id.vendor.is_none() && id.model.is_none());
+        let id = identify(&empty, &PlatformIds::default());
+        assert!(!id.is_arm && id.vendor.is_none() && id.microarchitecture.is_none());
+    }
 
     #[test]
     fn intel_names() {
