@@ -142,7 +142,7 @@ fn interrupted_dist_leaves_a_complete_dist_and_the_next_run_succeeds() {
             let mut stopped = String::new();
             if signal == "INT" {
                 // Ctrl-C reaches the build container too: it stops promptly.
-                while !our_containers().trim().is_empty() {
+                while !our_containers(&root).trim().is_empty() {
                     assert!(
                         signalled.elapsed() < std::time::Duration::from_secs(10),
                         "a container outlived Ctrl-C by 10 s"
@@ -202,7 +202,7 @@ fn interrupted_dist_leaves_a_complete_dist_and_the_next_run_succeeds() {
         "a staging directory was left behind"
     );
     assert_eq!(
-        our_containers().trim(),
+        our_containers(&root).trim(),
         "",
         "containers of ours were left behind"
     );
@@ -272,7 +272,7 @@ fn interrupted_tools_runs_leave_a_complete_cache_and_the_next_run_succeeds() {
         "a staging directory was left behind"
     );
     assert_eq!(
-        our_containers().trim(),
+        our_containers(&root).trim(),
         "",
         "containers of ours were left behind"
     );

@@ -473,8 +473,13 @@ pub fn warm_repo(name: &str) -> PathBuf {
     root
 }
 
-/// Containers of ours, running or not (every one carries the owner label).
-pub fn our_containers() -> String {
+/// Containers a run in the scratch repo `root` started, running or not: each
+/// carries the owner label with the checkout's id (the first 12 hex digits of
+/// the sha256 of its path), so another checkout's runs on the same engine
+/// are not counted.
+pub fn our_containers(root: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let id = &sha256_bytes(root.as_os_str().as_bytes())[..12];
     run(
         "docker",
         &[
@@ -482,7 +487,7 @@ pub fn our_containers() -> String {
             "--all",
             "--quiet",
             "--filter",
-            "label=org.perfspect.owner",
+            &format!("label=org.perfspect.owner={id}"),
         ],
     )
 }
