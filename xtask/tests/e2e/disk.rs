@@ -59,7 +59,7 @@ fn fill_during(root: &Path, args: &[&str], trigger: &str, disk: &SmallDisk) -> (
 fn a_disk_that_fills_during_a_run_fails_it_in_one_line_and_keeps_outputs_whole() {
     let _serial = serial();
     // Room enough for the preflight check (2 GiB); then it fills mid-run.
-    let disk = SmallDisk::mount("filling-disk", "2600m");
+    let disk = SmallDisk::mount("filling-disk", "3200m");
     let root = warm_repo("filling-disk/repo");
     let mut found = Vec::new();
     let mut full = |when: &str, text: &str| {
