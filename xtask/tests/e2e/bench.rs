@@ -8,7 +8,7 @@ use crate::support::*;
 
 /// Every file of the checkout but target/ (sha256 by path), and git's view.
 fn checkout_state(root: &Path) -> (Vec<(String, String)>, String) {
-    let mut files = snapshot_tree(root);
+    let mut files = snapshot(root);
     files.retain(|(path, _)| !path.starts_with("target/") && !path.starts_with(".git/"));
     (files, git(root, &["status", "--porcelain"]))
 }

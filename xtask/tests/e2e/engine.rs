@@ -70,7 +70,7 @@ fn says_the_engine_went_away(err: &str) {
 /// tools-cache/) as they were.
 fn stop_the_engine_during(root: &Path, trigger: &str, after: Duration) {
     let dist = snapshot(&root.join("dist"));
-    let cache = snapshot_tree(&root.join("tools-cache"));
+    let cache = snapshot(&root.join("tools-cache"));
     let (err, success, acted) = run_and_act_at(root, &["dist"], trigger, after, stop_engine);
     if !engine_up() {
         start_engine(root);
@@ -79,7 +79,7 @@ fn stop_the_engine_during(root: &Path, trigger: &str, after: Duration) {
     says_the_engine_went_away(&err);
     assert_eq!(snapshot(&root.join("dist")), dist, "dist/ changed");
     assert_eq!(
-        snapshot_tree(&root.join("tools-cache")),
+        snapshot(&root.join("tools-cache")),
         cache,
         "tools-cache/ changed"
     );

@@ -227,7 +227,7 @@ fn interrupted_tools_runs_leave_a_complete_cache_and_the_next_run_succeeds() {
     let mut n = 0;
     for signal in ["INT", "KILL"] {
         for &at in &ats {
-            let before = snapshot_tree(&root.join("tools-cache"));
+            let before = snapshot(&root.join("tools-cache"));
             // A new comment under tools/ each time: stale, so the image is
             // rebuilt (from Docker's layer cache) and extracted again.
             n += 1;
@@ -238,7 +238,7 @@ fn interrupted_tools_runs_leave_a_complete_cache_and_the_next_run_succeeds() {
                 cache_is_intact(&root);
                 // Intact either way: the previous cache, or the new one when
                 // the kill came after its atomic swap.
-                if snapshot_tree(&cache) == before {
+                if snapshot(&cache) == before {
                     "previous"
                 } else {
                     "new"

@@ -5,20 +5,28 @@ use std::path::Path;
 
 use crate::support::*;
 
-#[test]
-fn tools_stage_cold_build_hit_and_every_kind_of_miss() {
-    let _serial = serial();
-    let root = scratch_repo("tools");
-    let cache = root.join("tools-cache");
-
-    // Cold: no cache at all.
-    let err = ok(xtask(&root, &["tools"], &[]));
-    assert!(
-        err.contains("tools cache miss: tools-cache/ is absent"),
-        "{}",
-        tail(&err)
+/// `xtask tools` on a repo whose cache something spoiled: the run says `why`
+/// it rebuilds, and leaves a valid cache and no image of ours untagged (a
+/// rebuild moves the tools image's tag).
+#[track_caller]
+fn rebuilt(root: &Path, env: &[(&str, &str)], why: &str) -> String {
+    let err = ok(xtask(root, &["tools"], env));
+    assert!(err.contains(why), "{}", tail(&err));
+    cache_is_intact(root);
+    assert_eq!(
+        our_dangling_images(),
+        "",
+        "dangling images of ours were left"
     );
-    cache_is_intact(&root);
+    err
+}
+
+#[test]
+fn a_cold_build_makes_static_tools_that_run() {
+    let _serial = serial();
+    let root = scratch_repo("tools-cold");
+    let cache = root.join("tools-cache");
+    rebuilt(&root, &[], "tools cache miss: tools-cache/ is absent");
 
     // The binaries: static, for the right architecture, and they run.
     for (arch, file_says) in [("x86_64", "x86-64"), ("aarch64", "ARM aarch64")] {
@@ -29,11 +37,7 @@ fn tools_stage_cold_build_hit_and_every_kind_of_miss() {
                 file.contains(file_says) && file.contains("statically linked"),
                 "{file}"
             );
-            let version = if arch == "x86_64" {
-                run(bin.to_str().unwrap(), &["--version"])
-            } else {
-                run("qemu-aarch64-static", &[bin.to_str().unwrap(), "--version"])
-            };
+            let version = run_built_for(arch, &bin, &["--version"]);
             let expected = if tool == "perf" {
                 "perf version 6.1"
             } else {
@@ -61,34 +65,44 @@ fn tools_stage_cold_build_hit_and_every_kind_of_miss() {
     assert_eq!(json["jobs"][0]["error"], 0);
     assert!(json["jobs"][0]["read"]["io_bytes"].as_u64().unwrap() > 0);
     fs::remove_dir_all(&job_dir).unwrap();
+}
 
-    // Hit: unchanged tree.
+#[test]
+fn an_unchanged_tree_is_a_cache_hit() {
+    let _serial = serial();
+    let root = cached_repo("tools-hit");
     let err = ok(xtask(&root, &["tools"], &[]));
     assert!(err.contains("cache hit"), "{}", tail(&err));
-    let original = sha256(&cache.join("bin/x86_64/fio"));
+}
 
-    // A changed byte in a binary.
-    flip_byte(&cache.join("bin/x86_64/fio"), 1000);
-    let err = ok(xtask(&root, &["tools"], &[]));
-    assert!(
-        err.contains("tools-cache/bin/x86_64/fio does not match its recorded sha256"),
-        "{}",
-        tail(&err)
+#[test]
+fn a_flipped_byte_in_a_cached_binary_is_rebuilt() {
+    let _serial = serial();
+    let root = cached_repo("tools-flipped-binary");
+    let fio = root.join("tools-cache/bin/x86_64/fio");
+    let original = sha256(&fio);
+    flip_byte(&fio, 1000);
+    rebuilt(
+        &root,
+        &[],
+        "tools-cache/bin/x86_64/fio does not match its recorded sha256",
     );
-    assert_eq!(sha256(&cache.join("bin/x86_64/fio")), original);
+    assert_eq!(sha256(&fio), original);
+}
 
-    // A missing file.
-    fs::remove_file(cache.join("oss_source.tgz.md5")).unwrap();
-    let err = ok(xtask(&root, &["tools"], &[]));
-    assert!(
-        err.contains("tools-cache/oss_source.tgz.md5 is missing"),
-        "{}",
-        tail(&err)
-    );
-    cache_is_intact(&root);
+#[test]
+fn a_missing_cache_file_is_rebuilt() {
+    let _serial = serial();
+    let root = cached_repo("tools-missing-file");
+    fs::remove_file(root.join("tools-cache/oss_source.tgz.md5")).unwrap();
+    rebuilt(&root, &[], "tools-cache/oss_source.tgz.md5 is missing");
+}
 
-    // A truncated file.
-    let oss = cache.join("oss_source.tgz");
+#[test]
+fn a_truncated_cache_file_is_rebuilt() {
+    let _serial = serial();
+    let root = cached_repo("tools-truncated-file");
+    let oss = root.join("tools-cache/oss_source.tgz");
     let len = fs::metadata(&oss).unwrap().len();
     fs::OpenOptions::new()
         .write(true)
@@ -96,54 +110,64 @@ fn tools_stage_cold_build_hit_and_every_kind_of_miss() {
         .unwrap()
         .set_len(len / 2)
         .unwrap();
-    let err = ok(xtask(&root, &["tools"], &[]));
-    assert!(
-        err.contains("tools-cache/oss_source.tgz does not match its recorded sha256"),
-        "{}",
-        tail(&err)
+    rebuilt(
+        &root,
+        &[],
+        "tools-cache/oss_source.tgz does not match its recorded sha256",
     );
-    cache_is_intact(&root);
+}
 
-    // An unexpected file.
-    fs::write(cache.join("bin/x86_64/extra"), "x").unwrap();
-    let err = ok(xtask(&root, &["tools"], &[]));
-    assert!(
-        err.contains("tools-cache/bin/x86_64/extra is not a file the cache should hold"),
-        "{}",
-        tail(&err)
+#[test]
+fn an_unexpected_file_in_the_cache_is_removed_by_the_rebuild() {
+    let _serial = serial();
+    let root = cached_repo("tools-unexpected-file");
+    let extra = root.join("tools-cache/bin/x86_64/extra");
+    fs::write(&extra, "x").unwrap();
+    rebuilt(
+        &root,
+        &[],
+        "tools-cache/bin/x86_64/extra is not a file the cache should hold",
     );
-    assert!(!cache.join("bin/x86_64/extra").exists());
+    assert!(!extra.exists());
+}
 
-    // A changed byte in the cache's own manifest.
-    flip_byte(&cache.join("manifest.json"), 20);
-    let err = ok(xtask(&root, &["tools"], &[]));
-    assert!(
-        err.contains("tools-cache/manifest.json is corrupt"),
-        "{}",
-        tail(&err)
-    );
-    cache_is_intact(&root);
+#[test]
+fn a_flipped_byte_in_the_cache_manifest_is_rebuilt() {
+    let _serial = serial();
+    let root = cached_repo("tools-flipped-manifest");
+    flip_byte(&root.join("tools-cache/manifest.json"), 20);
+    rebuilt(&root, &[], "tools-cache/manifest.json is corrupt");
+}
 
-    // An edit under tools/, even a comment, makes the cache stale.
+#[test]
+fn an_edit_under_tools_even_a_comment_makes_the_cache_stale() {
+    let _serial = serial();
+    let root = cached_repo("tools-stale");
     let versions = root.join("tools/versions.env");
     fs::write(
         &versions,
         fs::read_to_string(&versions).unwrap() + "# an edit\n",
     )
     .unwrap();
-    let err = ok(xtask(&root, &["tools"], &[]));
-    assert!(err.contains("stale"), "{}", tail(&err));
+    rebuilt(&root, &[], "stale");
+    // The rebuilt cache is for the edited tree: the next run is a hit.
     let err = ok(xtask(&root, &["tools"], &[]));
     assert!(err.contains("cache hit"), "{}", tail(&err));
+}
 
-    // A pin the mirror does not serve fails in one line naming the pin to
-    // update, and leaves the cache as it was.
+#[test]
+fn a_pin_the_mirror_does_not_serve_fails_naming_it_and_keeps_the_cache() {
+    let _serial = serial();
+    let root = cached_repo("tools-unserved-pin");
+    let before = snapshot(&root.join("tools-cache"));
+    let versions = root.join("tools/versions.env");
     let pinned = fs::read_to_string(&versions).unwrap();
     fs::write(
         &versions,
         pinned.replace("FIO_VERSION=3.33-3", "FIO_VERSION=0.0-0"),
     )
     .unwrap();
+    // It fails in one line naming the pin to update.
     let err = fails(xtask(&root, &["tools"], &[]));
     let last = err.trim_end().lines().last().unwrap();
     assert!(
@@ -152,34 +176,13 @@ fn tools_stage_cold_build_hit_and_every_kind_of_miss() {
         "{}",
         tail(&err)
     );
-    fs::write(&versions, pinned).unwrap();
+    // And leaves the cache as it was.
     cache_is_intact(&root);
-
-    // CI said it restored the cache: still verified.
-    flip_byte(&cache.join("bin/aarch64/perf"), 5000);
-    let err = ok(xtask(&root, &["tools"], &[("TOOLS_CACHE_HIT", "true")]));
-    assert!(
-        err.contains("warning: TOOLS_CACHE_HIT=true but the restored cache is not usable"),
-        "{}",
-        tail(&err)
+    assert_eq!(
+        snapshot(&root.join("tools-cache")),
+        before,
+        "tools-cache/ changed"
     );
-    cache_is_intact(&root);
-
-    // Unexpected values are refused, with the variable named.
-    let err = fails(xtask(&root, &["tools"], &[("SKIP_TOOLS_CACHE", "maybe")]));
-    assert!(
-        err.contains("SKIP_TOOLS_CACHE has unexpected value `maybe`"),
-        "{err}"
-    );
-
-    // clean-tools-cache removes it, and succeeds when there is nothing left.
-    let err = ok(xtask(&root, &["clean-tools-cache"], &[]));
-    assert!(err.contains("removed tools-cache/"), "{err}");
-    assert!(!cache.exists());
-    let err = ok(xtask(&root, &["clean-tools-cache"], &[]));
-    assert!(err.contains("nothing to remove"), "{err}");
-
-    // Each rebuild moved the tools image's tag; the images it left untagged are gone.
     assert_eq!(
         our_dangling_images(),
         "",
@@ -188,11 +191,45 @@ fn tools_stage_cold_build_hit_and_every_kind_of_miss() {
 }
 
 #[test]
+fn a_cache_ci_says_it_restored_is_still_verified() {
+    let _serial = serial();
+    let root = cached_repo("tools-ci-restored");
+    flip_byte(&root.join("tools-cache/bin/aarch64/perf"), 5000);
+    rebuilt(
+        &root,
+        &[("TOOLS_CACHE_HIT", "true")],
+        "warning: TOOLS_CACHE_HIT=true but the restored cache is not usable",
+    );
+}
+
+#[test]
+fn an_unexpected_skip_tools_cache_value_is_refused_naming_the_variable() {
+    let _serial = serial();
+    let root = cached_repo("tools-bad-skip-value");
+    let err = fails(xtask(&root, &["tools"], &[("SKIP_TOOLS_CACHE", "maybe")]));
+    assert!(
+        err.contains("SKIP_TOOLS_CACHE has unexpected value `maybe`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn clean_tools_cache_removes_it_then_finds_nothing_to_remove() {
+    let _serial = serial();
+    let root = cached_repo("tools-clean");
+    let err = ok(xtask(&root, &["clean-tools-cache"], &[]));
+    assert!(err.contains("removed tools-cache/"), "{err}");
+    assert!(!root.join("tools-cache").exists());
+    let err = ok(xtask(&root, &["clean-tools-cache"], &[]));
+    assert!(err.contains("nothing to remove"), "{err}");
+}
+
+#[test]
 fn forced_rebuild_compiles_from_source_and_refreshes_the_cache() {
     let _serial = serial();
     let root = scratch_repo("forced");
     ok(xtask(&root, &["tools"], &[]));
-    let before = fs::read_to_string(root.join("tools-cache/manifest.json")).unwrap();
+    let before = cache_manifest(&root);
     // SKIP_TOOLS_CACHE=1 is --no-cache: the cache and Docker's layers are ignored.
     let err = ok(xtask(&root, &["tools"], &[("SKIP_TOOLS_CACHE", "1")]));
     assert!(
@@ -200,12 +237,16 @@ fn forced_rebuild_compiles_from_source_and_refreshes_the_cache() {
         "{}",
         tail(&err)
     );
-    // Only the base image itself may be reported as cached; every step runs.
+    // In the compile from source only the base image itself may be reported
+    // as cached; every step runs. (The image then made from the refreshed
+    // cache may reuse its layers: the rebuild gave the same bytes.)
+    let source = &err[err.find("build.Dockerfile").unwrap()..];
+    let source = &source[..source.find("\n$ docker build").unwrap_or(source.len())];
     assert_eq!(
-        err.matches("CACHED").count(),
+        source.matches("CACHED").count(),
         1,
         "a forced rebuild reused Docker layers:\n{}",
-        tail(&err)
+        tail(source)
     );
     assert!(
         err.contains("LD      /build/perf-in.o"),
@@ -213,10 +254,7 @@ fn forced_rebuild_compiles_from_source_and_refreshes_the_cache() {
         tail(&err)
     );
     cache_is_intact(&root);
-    let after: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(root.join("tools-cache/manifest.json")).unwrap())
-            .unwrap();
-    let before: serde_json::Value = serde_json::from_str(&before).unwrap();
+    let after = cache_manifest(&root);
     assert_eq!(after["key"], before["key"]);
     // perf and fio build reproducibly: the same bytes from a cold compile.
     assert_eq!(
@@ -230,10 +268,7 @@ fn buildx_path_builds_the_same_tools_as_plain_docker() {
     let _serial = serial();
     let root = scratch_repo("buildx");
     ok(xtask(&root, &["tools"], &[]));
-    let manifest = |root: &Path| -> serde_json::Value {
-        serde_json::from_slice(&fs::read(root.join("tools-cache/manifest.json")).unwrap()).unwrap()
-    };
-    let plain = manifest(&root)["files"].clone();
+    let plain = cache_manifest(&root)["files"].clone();
     let versions = root.join("tools/versions.env");
     fs::write(
         &versions,
@@ -262,7 +297,7 @@ fn buildx_path_builds_the_same_tools_as_plain_docker() {
             tail(&err)
         );
         assert_eq!(
-            manifest(&root)["files"],
+            cache_manifest(&root)["files"],
             plain,
             "a refused run touched tools-cache/"
         );
@@ -287,7 +322,7 @@ fn buildx_path_builds_the_same_tools_as_plain_docker() {
         tail(&err)
     );
     assert_eq!(
-        manifest(&root)["files"],
+        cache_manifest(&root)["files"],
         plain,
         "buildx and plain docker built different tools"
     );

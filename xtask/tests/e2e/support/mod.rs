@@ -6,9 +6,10 @@
 mod settings;
 
 use std::fs;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 /// The image tags are global to the daemon: one scenario at a time.
 static DOCKER: Mutex<()> = Mutex::new(());
@@ -105,13 +106,25 @@ pub fn xtask(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         cmd.env(k, v);
     }
     let out = cmd.output().unwrap();
-    // Keep the log of every run next to the scratch repo, for post-mortems.
-    let log = root.with_extension("log");
-    let mut text = fs::read_to_string(&log).unwrap_or_default();
-    text += &format!("\n$ xtask {args:?} {env:?} -> {}\n", out.status);
-    text += &String::from_utf8_lossy(&out.stderr);
-    fs::write(&log, text).unwrap();
+    append_log(
+        root,
+        &format!(
+            "\n$ xtask {args:?} {env:?} -> {}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    );
     out
+}
+
+/// Keeps the log of every run next to the scratch repo `root`, for post-mortems.
+fn append_log(root: &Path, entry: &str) {
+    fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(root.with_extension("log"))
+        .and_then(|mut log| log.write_all(entry.as_bytes()))
+        .unwrap();
 }
 
 pub fn stderr(out: &Output) -> String {
@@ -141,17 +154,19 @@ pub fn tail(text: &str) -> String {
     lines[lines.len().saturating_sub(40)..].join("\n")
 }
 
+/// Runs `program` here; its stdout and stderr, once it has succeeded.
 pub fn run(program: &str, args: &[&str]) -> String {
-    let out = Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
-    assert!(
-        out.status.success(),
-        "{program} {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+    check_output(Path::new("."), program, args)
+}
+
+/// Runs `bin`, built for `arch`, on this x86_64 host: natively, or under qemu.
+pub fn run_built_for(arch: &str, bin: &Path, args: &[&str]) -> String {
+    let bin = bin.to_str().unwrap();
+    if arch == "x86_64" {
+        run(bin, args)
+    } else {
+        run("qemu-aarch64-static", &[&[bin], args].concat())
+    }
 }
 
 pub fn sha256_bytes(bytes: &[u8]) -> String {
@@ -160,11 +175,7 @@ pub fn sha256_bytes(bytes: &[u8]) -> String {
 }
 
 pub fn sha256(path: &Path) -> String {
-    run("sha256sum", &[path.to_str().unwrap()])
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string()
+    sha256_bytes(&fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
 }
 
 pub fn flip_byte(path: &Path, offset: usize) {
@@ -173,36 +184,52 @@ pub fn flip_byte(path: &Path, offset: usize) {
     fs::write(path, bytes).unwrap();
 }
 
+/// tools-cache/manifest.json of the scratch repo `root`.
+pub fn cache_manifest(root: &Path) -> serde_json::Value {
+    serde_json::from_slice(&fs::read(root.join("tools-cache/manifest.json")).unwrap()).unwrap()
+}
+
 pub fn cache_is_intact(root: &Path) {
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&fs::read(root.join("tools-cache/manifest.json")).unwrap()).unwrap();
+    let manifest = cache_manifest(root);
     for (file, sha) in manifest["files"].as_object().unwrap() {
         assert_eq!(&sha256(&root.join("tools-cache").join(file)), sha, "{file}");
     }
 }
 
-/// sha256 of every file in `dir`, by name.
+/// sha256 of every file under `dir`, by relative path (empty when absent).
 pub fn snapshot(dir: &Path) -> Vec<(String, String)> {
-    let mut files: Vec<(String, String)> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                sha256(&e.path()),
-            )
-        })
-        .collect();
+    fn walk(base: &Path, dir: &Path, files: &mut Vec<(String, String)>) {
+        for entry in fs::read_dir(dir).unwrap() {
+            let entry = entry.unwrap();
+            let kind = entry.file_type().unwrap();
+            if kind.is_dir() {
+                walk(base, &entry.path(), files);
+            } else if kind.is_file() {
+                let rel = entry
+                    .path()
+                    .strip_prefix(base)
+                    .unwrap()
+                    .display()
+                    .to_string();
+                files.push((rel, sha256(&entry.path())));
+            }
+        }
+    }
+    let mut files = Vec::new();
+    if dir.exists() {
+        walk(dir, dir, &mut files);
+    }
     files.sort();
     files
 }
 
+/// Runs `program` in `dir`; its stdout and stderr, once it has succeeded.
 pub fn check_output(dir: &Path, program: &str, args: &[&str]) -> String {
     let out = Command::new(program)
         .args(args)
         .current_dir(dir)
         .output()
-        .unwrap();
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
     let text =
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -329,11 +356,7 @@ pub fn check_dist(root: &Path) {
             file.contains(file_says) && file.contains("static"),
             "{tarball}: {file}"
         );
-        let version = if arch == "x86_64" {
-            run(bin.to_str().unwrap(), &["--version"])
-        } else {
-            run("qemu-aarch64-static", &[bin.to_str().unwrap(), "--version"])
-        };
+        let version = run_built_for(arch, &bin, &["--version"]);
         let stamp = format!(
             "{}_{}_{commit}",
             expected["version"].as_str().unwrap(),
@@ -406,10 +429,7 @@ pub fn exercise_packaged_binaries(root: &Path) {
     );
 
     let arm = unpack.join("perfspect-aarch64.tgz/perfspect/perfspect");
-    let report = run(
-        "qemu-aarch64-static",
-        &[arm.to_str().unwrap(), "report", "--format", "json"],
-    );
+    let report = run_built_for("aarch64", &arm, &["report", "--format", "json"]);
     let report: serde_json::Value = serde_json::from_str(&report).unwrap();
     assert!(report["cpu"].is_object(), "{report}");
 
@@ -447,7 +467,7 @@ pub fn exercise_packaged_binaries(root: &Path) {
 /// (the one cold compile the suite shares; the container compiles at fixed
 /// paths, so a copy is warm wherever it lands).
 fn warm_outputs() -> &'static Path {
-    static WARM: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    static WARM: OnceLock<PathBuf> = OnceLock::new();
     WARM.get_or_init(|| {
         let root = scratch_repo("warm");
         ok(xtask(&root, &["dist"], &[]));
@@ -458,19 +478,46 @@ fn warm_outputs() -> &'static Path {
 /// A scratch repo whose target/dist-build is a copy of the shared warm one
 /// (tools-cache/ it makes itself, from Docker's layer cache).
 pub fn warm_repo(name: &str) -> PathBuf {
-    let warm = warm_outputs();
     let root = scratch_repo(name);
-    fs::create_dir_all(root.join("target")).unwrap();
-    let dir = "target/dist-build";
+    copy_output(warm_outputs(), &root, "target/dist-build");
+    root
+}
+
+/// The tools-cache/ every cached repo starts from: one `xtask tools` of this
+/// tree, made once per test run (the extraction the tools tests share).
+fn cached_outputs() -> &'static Path {
+    static CACHED: OnceLock<PathBuf> = OnceLock::new();
+    CACHED.get_or_init(|| {
+        let root = scratch_repo("cached");
+        ok(xtask(&root, &["tools"], &[]));
+        root
+    })
+}
+
+/// A scratch repo with a valid tools-cache/ (a copy of the shared one) on
+/// which `xtask tools` has run once, a cache hit: where every tools
+/// scenario after the cold build starts.
+#[track_caller]
+pub fn cached_repo(name: &str) -> PathBuf {
+    let root = scratch_repo(name);
+    copy_output(cached_outputs(), &root, "tools-cache");
+    let err = ok(xtask(&root, &["tools"], &[]));
+    assert!(err.contains("cache hit"), "{}", tail(&err));
+    root
+}
+
+/// Copies the directory `rel` of the scratch repo `from` into `to`.
+fn copy_output(from: &Path, to: &Path, rel: &str) {
+    let dest = to.join(rel);
+    fs::create_dir_all(dest.parent().unwrap()).unwrap();
     run(
         "cp",
         &[
             "-a",
-            warm.join(dir).to_str().unwrap(),
-            root.join(dir).to_str().unwrap(),
+            from.join(rel).to_str().unwrap(),
+            dest.to_str().unwrap(),
         ],
     );
-    root
 }
 
 /// Containers a run in the scratch repo `root` started, running or not: each
@@ -512,23 +559,6 @@ pub fn our_dangling_images() -> String {
         .collect::<String>()
         .trim()
         .to_string()
-}
-
-/// sha256 of every file under `dir`, by relative path (empty when absent).
-pub fn snapshot_tree(dir: &Path) -> Vec<(String, String)> {
-    if !dir.exists() {
-        return Vec::new();
-    }
-    let list = run("find", &[dir.to_str().unwrap(), "-type", "f"]);
-    let mut files: Vec<(String, String)> = list
-        .lines()
-        .map(|p| {
-            let rel = Path::new(p).strip_prefix(dir).unwrap();
-            (rel.display().to_string(), sha256(Path::new(p)))
-        })
-        .collect();
-    files.sort();
-    files
 }
 
 /// A run's stderr lines, each with when it arrived, and whether it succeeded.
@@ -661,9 +691,9 @@ pub fn run_and_act_at(
     };
     let text = reader.join().unwrap();
     let success = child.wait().unwrap().success();
-    let log = root.with_extension("log");
-    let mut all = fs::read_to_string(&log).unwrap_or_default();
-    all += &format!("\n$ xtask {args:?} (acted: {acted}) -> success {success}\n{text}");
-    fs::write(&log, all).unwrap();
+    append_log(
+        root,
+        &format!("\n$ xtask {args:?} (acted: {acted}) -> success {success}\n{text}"),
+    );
     (text, success, acted)
 }
