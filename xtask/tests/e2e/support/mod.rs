@@ -624,21 +624,29 @@ impl SmallDisk {
     /// Takes all but 1 MiB of the free space, as another program filling
     /// the disk would.
     pub fn fill(&self) {
-        let out = run("df", &["-B1", "--output=avail", self.0.to_str().unwrap()]);
-        let free: u64 = out.lines().nth(1).unwrap().trim().parse().unwrap();
-        let ballast = self.0.join("ballast");
-        run(
-            "fallocate",
-            &[
-                "-l",
-                &(free - (1 << 20)).to_string(),
-                ballast.to_str().unwrap(),
-            ],
-        );
+        // The run writes while we measure: a size read a moment ago may no
+        // longer fit, so take what is free in steps until 1 MiB is left.
+        for n in 0..20 {
+            let out = run("df", &["-B1", "--output=avail", self.0.to_str().unwrap()]);
+            let free: u64 = out.lines().nth(1).unwrap().trim().parse().unwrap();
+            if free <= 2 << 20 {
+                return;
+            }
+            let ballast = self.0.join(format!("ballast-{n}"));
+            let _ = Command::new("fallocate")
+                .args(["-l", &(free - (1 << 20)).to_string()])
+                .arg(&ballast)
+                .output();
+        }
+        panic!("could not fill {}", self.0.display());
     }
 
     pub fn empty(&self) {
-        let _ = fs::remove_file(self.0.join("ballast"));
+        for entry in fs::read_dir(&self.0).unwrap().flatten() {
+            if entry.file_name().to_string_lossy().starts_with("ballast-") {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
     }
 }
 
