@@ -3,12 +3,12 @@
 //! runs agree within the spread they report, and the HTML page is
 //! self-contained in a real Chromium.
 
-mod benchmark_chromium;
-mod tooled;
+mod support;
 
 use serde_json::Value;
 use std::path::Path;
-use tooled::{BIN, run_bin, scratch, tooled};
+use support::tools::tooled;
+use support::{BIN, run_bin, scratch};
 
 fn json_of(bin: &Path, args: &[&str]) -> Value {
     let o = run_bin(bin, args);
@@ -162,18 +162,10 @@ fn html_is_self_contained() {
     }
     let page = dir.join("benchmark.html");
     std::fs::write(&page, &html).unwrap();
-    let loaded = benchmark_chromium::load(&page, &dir);
-    assert!(
-        loaded.console_errors.is_empty(),
-        "{:?}",
-        loaded.console_errors
-    );
-    assert!(loaded.requests.is_empty(), "{:?}", loaded.requests);
-    assert!(loaded.dom.contains("<h2>Memory</h2>"), "{}", loaded.dom);
-    assert!(
-        loaded.dom.contains("<polyline"),
-        "the latency chart is drawn"
-    );
+    // Fails on any console message and any request leaving the page.
+    let dom = support::browser::load_clean(&page);
+    assert!(dom.contains("<h2>Memory</h2>"), "{dom}");
+    assert!(dom.contains("<polyline"), "the latency chart is drawn");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -198,14 +190,9 @@ fn chromium_check_catches_outside_requests() {
         "<html><body><img src=\"http://example.com/x.png\"><script>console.error('boom')</script></body></html>",
     )
     .unwrap();
-    let loaded = benchmark_chromium::load(&page, &dir);
-    assert_eq!(loaded.requests, ["http://example.com/x.png"]);
-    assert_eq!(
-        loaded.console_errors.len(),
-        1,
-        "{:?}",
-        loaded.console_errors
-    );
+    let loaded = support::browser::load(&page);
+    assert_eq!(loaded.outside_requests, ["http://example.com/x.png"]);
+    assert_eq!(loaded.console.len(), 1, "{:?}", loaded.console);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

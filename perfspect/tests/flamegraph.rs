@@ -1,11 +1,14 @@
 //! End-to-end tests of `perfspect flamegraph` on this machine.
 
-mod telemetry_support;
+mod support;
 
 use serde_json::Value;
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use telemetry_support::*;
+use support::browser::load_clean;
+use support::process::*;
+use support::tools::install;
+use support::{BIN, scratch};
 
 fn no_pmu() -> bool {
     !std::fs::read_dir("/sys/bus/event_source/devices")
@@ -85,7 +88,7 @@ fn hot_function_is_named_in_every_output() {
         assert!(j["notes"][0].as_str().unwrap().contains("no hardware PMU"));
     }
 
-    let dom = chromium_dom(&dir.join("flamegraph.html"));
+    let dom = load_clean(&dir.join("flamegraph.html"));
     assert!(dom.contains("perfspect_hot_spin"));
     // inferno's init() ran: it drops the root's fixed width to fit the page.
     let root = &dom[dom.find("<svg").unwrap()..];

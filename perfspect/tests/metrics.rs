@@ -4,7 +4,7 @@
 //! data directory) and checked by `promtool check metrics`; the summary
 //! statistics; the fallback when perf cannot count a metric group.
 
-mod tooled;
+mod support;
 
 use serde_json::Value;
 use std::io::{Read, Write};
@@ -12,7 +12,8 @@ use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use tooled::{run_bin, scratch, tooled};
+use support::tools::tooled;
+use support::{run_bin, scratch};
 
 /// Stops (SIGTERM, then SIGKILL after 20 s) and reaps a child this test
 /// started, when dropped.

@@ -2,13 +2,13 @@
 //! truncated, empty, binary or huge. It prints what it can, says which files
 //! it could not read and why, and never fails or hangs on them.
 
-mod report_support;
+mod support;
 
-use report_support::{run_with_timeout, scratch};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
+use support::{run_with_timeout, scratch};
 
 const BIN: &str = env!("CARGO_BIN_EXE_perfspect");
 

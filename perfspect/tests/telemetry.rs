@@ -1,11 +1,14 @@
 //! End-to-end tests of `perfspect telemetry` on this machine.
 
-mod telemetry_support;
+mod support;
 
 use serde_json::Value;
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use telemetry_support::*;
+use support::browser::load_clean;
+use support::process::*;
+use support::tools::install;
+use support::{BIN, scratch};
 
 fn series<'a>(j: &'a Value, group: &str, name: &str) -> Option<&'a Value> {
     j["series"]
@@ -134,7 +137,7 @@ fn six_seconds_under_load_show_in_the_right_series() {
     assert!(csv.contains(&format!("cpu{cpu} busy")));
 
     // The page renders with no console error and no outside request.
-    let dom = chromium_dom(&dir.join("telemetry.html"));
+    let dom = load_clean(&dir.join("telemetry.html"));
     assert!(dom.contains("<polyline"), "charts drawn");
     assert!(dom.contains(&format!("cpu{cpu} busy")));
     let _ = std::fs::remove_dir_all(&dir);
