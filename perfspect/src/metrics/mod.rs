@@ -148,6 +148,46 @@ fn group_problem(group: &str, pid: Option<u32>) -> Result<Option<String>> {
     Ok(Some(perf::perf_error(&run.other)))
 }
 
+/// The metric group to count: the one asked for, or None (the generic
+/// metrics) when perf cannot count it here, with a note saying why.
+fn countable_group(o: &Args, notes: &mut Vec<String>) -> Result<Option<String>> {
+    let Some(g) = &o.group else {
+        return Ok(None);
+    };
+    let Some(why) = group_problem(g, o.pid)? else {
+        return Ok(Some(g.clone()));
+    };
+    notes.push(format!(
+        "perf cannot count metric group {g} here ({why}): generic metrics instead \
+         (virtual machines usually expose no PMU; see metrics --list)"
+    ));
+    if o.format != Format::Json {
+        eprintln!("note: {}", notes[notes.len() - 1]);
+    }
+    Ok(None)
+}
+
+/// Why perf may have counted nothing: privileges and the paranoid setting.
+fn why_nothing_counted(mode: Mode) -> String {
+    let paranoid = std::fs::read_to_string("/proc/sys/kernel/perf_event_paranoid")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into());
+    let root = crate::os::is_root();
+    if !root && mode == Mode::SystemWide {
+        format!(
+            " (system-wide counting needs root, CAP_PERFMON or kernel.perf_event_paranoid <= 0; it is {paranoid})"
+        )
+    } else if !root {
+        format!(
+            " (another user's process needs root or CAP_PERFMON; kernel.perf_event_paranoid is {paranoid})"
+        )
+    } else {
+        format!(
+            " (kernel.perf_event_paranoid is {paranoid}; in a container perf_event_open may be blocked by seccomp)"
+        )
+    }
+}
+
 pub fn cmd(o: &Args) -> Result<()> {
     if o.list {
         return cmd_list();
@@ -169,19 +209,7 @@ pub fn cmd(o: &Args) -> Result<()> {
         None => Mode::SystemWide,
     };
     let mut notes = Vec::new();
-    let mut group = o.group.clone();
-    if let Some(g) = &o.group {
-        if let Some(why) = group_problem(g, o.pid)? {
-            notes.push(format!(
-                "perf cannot count metric group {g} here ({why}): generic metrics instead \
-                 (virtual machines usually expose no PMU; see metrics --list)"
-            ));
-            if o.format != Format::Json {
-                eprintln!("note: {}", notes[0]);
-            }
-            group = None;
-        }
-    }
+    let group = countable_group(o, &mut notes)?;
     let count = ((o.duration / o.interval) - 1e-9).ceil().max(1.0) as u64;
     let h = Header {
         mode,
@@ -243,24 +271,7 @@ pub fn cmd(o: &Args) -> Result<()> {
     }
     if run.intervals.is_empty() {
         let err = perf::perf_error(&run.other);
-        let paranoid = std::fs::read_to_string("/proc/sys/kernel/perf_event_paranoid")
-            .map(|s| s.trim().to_string())
-            .unwrap_or_else(|_| "unknown".into());
-        let root = crate::os::is_root();
-        let hint = if !root && mode == Mode::SystemWide {
-            format!(
-                " (system-wide counting needs root, CAP_PERFMON or kernel.perf_event_paranoid <= 0; it is {paranoid})"
-            )
-        } else if !root {
-            format!(
-                " (another user's process needs root or CAP_PERFMON; kernel.perf_event_paranoid is {paranoid})"
-            )
-        } else {
-            format!(
-                " (kernel.perf_event_paranoid is {paranoid}; in a container perf_event_open may be blocked by seccomp)"
-            )
-        };
-        bail!("perf counted nothing ({}): {err}{hint}", run.status);
+        bail!("perf counted nothing ({}): {err}{}", run.status, why_nothing_counted(mode));
     }
     if let Mode::Pid(p) = mode {
         let expected = h.requested_duration_s();
