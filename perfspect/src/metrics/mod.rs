@@ -271,7 +271,11 @@ pub fn cmd(o: &Args) -> Result<()> {
     }
     if run.intervals.is_empty() {
         let err = perf::perf_error(&run.other);
-        bail!("perf counted nothing ({}): {err}{}", run.status, why_nothing_counted(mode));
+        bail!(
+            "perf counted nothing ({}): {err}{}",
+            run.status,
+            why_nothing_counted(mode)
+        );
     }
     if let Mode::Pid(p) = mode {
         let expected = h.requested_duration_s();

@@ -372,6 +372,102 @@ pub fn check_dist(root: &Path) {
 
 /// The packaged perfspect, run on this host with its embedded tools: every
 /// command, and the aarch64 binary's report under qemu.
+/// The release's other commands on the packaged x86_64 binary: the report in
+/// all four formats as root and as an unprivileged user (the xlsx opened by
+/// openpyxl), telemetry, a flame graph and the CPU benchmark.
+fn exercise_every_command(x86: &str, out: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let open_to_all = |dir: &Path| {
+        fs::create_dir_all(dir).unwrap();
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o777)).unwrap();
+    };
+    // A copy anyone can reach, whatever the modes above the checkout.
+    let shared = std::env::temp_dir().join(format!("perfspect-e2e-{}", std::process::id()));
+    open_to_all(&shared);
+    let bin = shared.join("perfspect");
+    fs::copy(x86, &bin).unwrap();
+    fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = bin.to_str().unwrap();
+    let unprivileged = [
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+    ];
+    for (who, prefix) in [("root", &[][..]), ("nobody", &unprivileged[..])] {
+        let dir = shared.join(who);
+        open_to_all(&dir);
+        let mut argv: Vec<&str> = prefix.to_vec();
+        argv.extend([
+            bin,
+            "report",
+            "-f",
+            "txt,json,html,xlsx",
+            "-o",
+            dir.to_str().unwrap(),
+        ]);
+        run(argv[0], &argv[1..]);
+        for file in ["report.txt", "report.json", "report.html", "report.xlsx"] {
+            let len = fs::metadata(dir.join(file)).map(|m| m.len()).unwrap_or(0);
+            assert!(len > 0, "{who}: {file} is missing or empty");
+        }
+        let sheets = run(
+            "/usr/bin/python3",
+            &[
+                "-c",
+                "import openpyxl, sys; print(len(openpyxl.load_workbook(sys.argv[1]).sheetnames))",
+                dir.join("report.xlsx").to_str().unwrap(),
+            ],
+        );
+        assert!(
+            sheets.trim().parse::<usize>().unwrap() >= 10,
+            "{who}: {sheets}"
+        );
+    }
+    open_to_all(out);
+    let out_arg = out.to_str().unwrap();
+    run(
+        bin,
+        &[
+            "telemetry",
+            "-d",
+            "3",
+            "-i",
+            "1",
+            "-f",
+            "json",
+            "-o",
+            out_arg,
+        ],
+    );
+    let telemetry: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.join("telemetry.json")).unwrap()).unwrap();
+    assert!(
+        telemetry.as_object().is_some_and(|o| !o.is_empty()),
+        "{telemetry}"
+    );
+    run(bin, &["flamegraph", "-d", "2", "-f", "svg", "-o", out_arg]);
+    let svg = fs::read_to_string(out.join("flamegraph.svg")).unwrap();
+    assert!(svg.contains("<svg"), "{svg}");
+    let cpu = std::process::Command::new(bin)
+        .args(["benchmark", "--cpu", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        cpu.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cpu.stderr)
+    );
+    let cpu: serde_json::Value = serde_json::from_slice(&cpu.stdout).unwrap();
+    assert!(
+        cpu["cpu"]["score_single"]["median"]
+            .as_f64()
+            .is_some_and(|s| s > 0.0),
+        "{cpu}"
+    );
+    let _ = fs::remove_dir_all(&shared);
+}
+
 pub fn exercise_packaged_binaries(root: &Path) {
     let unpack = root.with_extension("run");
     let _ = fs::remove_dir_all(&unpack);
@@ -402,6 +498,8 @@ pub fn exercise_packaged_binaries(root: &Path) {
     let metrics = run(x86, &["metrics", "--duration", "2", "--format", "json"]);
     let metrics: serde_json::Value = serde_json::from_str(&metrics).unwrap();
     assert!(metrics.is_object(), "{metrics}");
+
+    exercise_every_command(x86, &unpack.join("commands"));
 
     let scratch = unpack.join("fio-dir");
     fs::create_dir_all(&scratch).unwrap();
