@@ -11,6 +11,11 @@
 //!     missing: the build fails (a release never ships without tools);
 //!   * set, for another target architecture (perfspect has no tools for it):
 //!     no tools are embedded, with a cargo warning.
+//! - `PERFSPECT_TOOLS_DIGEST`, set by the release build to a name of the
+//!   tools' content, reruns this script when the content changes: cargo's
+//!   own check of the embedded files compares modification times, and tools
+//!   made earlier than the last build (a cache another checkout filled) carry
+//!   older ones, so a binary could keep embedding the previous tools.
 //! - `PERFSPECT_VERSION` is the full version string; without it the version is
 //!   `CARGO_PKG_VERSION` + `_dev`.
 //!
@@ -36,6 +41,7 @@ fn fail(msg: &str) -> ! {
 fn main() {
     println!("cargo:rerun-if-env-changed=PERFSPECT_TOOLS_DIR");
     println!("cargo:rerun-if-env-changed=PERFSPECT_VERSION");
+    println!("cargo:rerun-if-env-changed=PERFSPECT_TOOLS_DIGEST");
     println!("cargo:rerun-if-changed=build.rs");
 
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));

@@ -55,8 +55,12 @@ fn vendor(sh: &Shell) -> Result<()> {
 }
 
 /// The `docker run` that compiles both targets.
+/// `tools_digest` names the embedded tools' content: cargo decides freshness
+/// by modification times, and a tools image made earlier carries older times
+/// than the last build, so the content must reach build.rs another way.
 pub fn container_run(
     builder_id: &str,
+    tools_digest: &str,
     version_string: &str,
     epoch: u64,
     user: &str,
@@ -107,6 +111,7 @@ pub fn container_run(
         ],
         env: vec![
             ("PERFSPECT_VERSION".into(), version_string.into()),
+            ("PERFSPECT_TOOLS_DIGEST".into(), tools_digest.into()),
             ("SOURCE_DATE_EPOCH".into(), epoch.to_string()),
             ("CARGO_TARGET_DIR".into(), "/target".into()),
             ("CARGO_HOME".into(), "/tmp/cargo".into()),
@@ -122,6 +127,7 @@ pub fn container_run(
 pub fn run(
     sh: &Shell,
     builder_id: &str,
+    tools_digest: &str,
     version_string: &str,
     epoch: u64,
 ) -> Result<(Binaries, String)> {
@@ -131,6 +137,7 @@ pub fn run(
     let gid = cmd!(sh, "id -g").quiet().read()?;
     let run = container_run(
         builder_id,
+        tools_digest,
         version_string,
         epoch,
         &format!("{}:{}", uid.trim(), gid.trim()),
@@ -153,7 +160,14 @@ mod tests {
 
     #[test]
     fn build_is_offline_frozen_and_for_both_targets() {
-        let args = container_run("sha256:b1d", "3.0.0_2026-11-24_1a2b3c4d", 42, "1000:1000").args();
+        let args = container_run(
+            "sha256:b1d",
+            "perfspect-tools:feed",
+            "3.0.0_2026-11-24_1a2b3c4d",
+            42,
+            "1000:1000",
+        )
+        .args();
         let line = args.join(" ");
         assert!(
             line.contains("cargo build --release --frozen --package perfspect"),
@@ -165,6 +179,7 @@ mod tests {
         );
         assert!(args.contains(&"--env=PERFSPECT_VERSION=3.0.0_2026-11-24_1a2b3c4d".to_string()));
         assert!(args.contains(&"--env=SOURCE_DATE_EPOCH=42".to_string()));
+        assert!(args.contains(&"--env=PERFSPECT_TOOLS_DIGEST=perfspect-tools:feed".to_string()));
         assert!(
             args.iter().any(|a| a.ends_with("target=/src,readonly")),
             "{line}"

@@ -27,7 +27,13 @@ impl flags::Dist {
         let (manifest, tools_image) = stage::run("tools", || tools::ensure(sh, settings))?;
         let builder_id = stage::run("builder", || builder::ensure(sh, settings, &tools_image))?;
         let binaries = stage::run("build", || {
-            build::run(sh, &builder_id, &version_string, commit.epoch)
+            build::run(
+                sh,
+                &builder_id,
+                &tools_image.tag,
+                &version_string,
+                commit.epoch,
+            )
         })?;
         stage::run("check", || embedded::check(sh, &binaries, &manifest))?;
         stage::run("package", || {
