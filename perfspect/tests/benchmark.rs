@@ -113,7 +113,11 @@ fn cpu_memory_storage() {
             .find(|(l, _)| l == level)
             .map(|(_, s)| *s)
             .unwrap_or_else(|| panic!("step at {level}, which report does not list: {caches:?}"));
-        assert!(from / 2 <= size && size <= to, "{s} vs {level} {size}");
+        // The rule the benchmark labels steps by (latency.rs `explains`).
+        assert!(
+            from / 2 <= size && size <= to + to / 4,
+            "{s} vs {level} {size}"
+        );
         if !matched.contains(&level) {
             matched.push(level);
         }
