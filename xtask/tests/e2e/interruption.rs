@@ -6,6 +6,25 @@ use std::process::Command;
 
 use crate::support::*;
 
+/// After the killed runs and a good one: no staging directory, no container
+/// and no dangling image of theirs.
+fn nothing_left_behind(root: &Path) {
+    assert!(
+        !root.join(".staging").exists(),
+        "a staging directory was left behind"
+    );
+    assert_eq!(
+        our_containers(root).trim(),
+        "",
+        "containers of ours were left behind"
+    );
+    assert_eq!(
+        our_dangling_images(),
+        "",
+        "dangling images of ours were left"
+    );
+}
+
 /// When a probe signals the run.
 #[derive(Debug, Clone, Copy)]
 enum At {
@@ -197,20 +216,7 @@ fn interrupted_dist_leaves_a_complete_dist_and_the_next_run_succeeds() {
     git(&root, &["checkout", "-q", "version.txt"]);
     ok(xtask(&root, &["dist"], &[]));
     assert_eq!(snapshot(&root.join("dist")), complete);
-    assert!(
-        !root.join(".staging").exists(),
-        "a staging directory was left behind"
-    );
-    assert_eq!(
-        our_containers(&root).trim(),
-        "",
-        "containers of ours were left behind"
-    );
-    assert_eq!(
-        our_dangling_images(),
-        "",
-        "dangling images of ours were left"
-    );
+    nothing_left_behind(&root);
     assert_eq!(found.len(), 16);
 }
 
@@ -267,19 +273,6 @@ fn interrupted_tools_runs_leave_a_complete_cache_and_the_next_run_succeeds() {
     let err = ok(xtask(&root, &["tools"], &[]));
     cache_is_intact(&root);
     assert!(err.contains("==> tools: done in"), "{}", tail(&err));
-    assert!(
-        !root.join(".staging").exists(),
-        "a staging directory was left behind"
-    );
-    assert_eq!(
-        our_containers(&root).trim(),
-        "",
-        "containers of ours were left behind"
-    );
-    assert_eq!(
-        our_dangling_images(),
-        "",
-        "dangling images of ours were left"
-    );
+    nothing_left_behind(&root);
     assert_eq!(found.len(), 14);
 }
