@@ -10,6 +10,7 @@ use crate::docker::{
     self, BUILDER_IMAGE, BUILDER_KEY_LABEL, BUILDER_REPO, BuildCommand, ImageBuild,
 };
 use crate::flags::BuildSettings;
+use crate::preflight;
 use crate::tools::ToolsImage;
 use crate::tools_cache::hex;
 
@@ -48,6 +49,11 @@ pub fn ensure(
         docker::tag(sh, &id, BUILDER_IMAGE)?;
         return Ok((id, format!("{BUILDER_IMAGE} is up to date")));
     }
+    preflight::docker_space(
+        sh,
+        preflight::MIN_FREE_DOCKER_BUILDER,
+        " to build the builder image",
+    )?;
     let id = docker::build_image(
         sh,
         &image_build(base_image, &tools.tag, &key, &settings.mirror_args()),

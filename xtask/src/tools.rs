@@ -134,6 +134,11 @@ pub fn ensure(sh: &Shell, settings: &BuildSettings) -> Result<((Manifest, ToolsI
             _,
         ) => {
             eprintln!("tools cache miss: {why}; building the tools from source");
+            preflight::docker_space(
+                sh,
+                preflight::MIN_FREE_DOCKER_TOOLS_BUILD,
+                " to compile the tools",
+            )?;
             let pins = pins(&tree)?;
             let id = build_from_source(sh, settings, &key, &pins, builder, no_layer_cache)?;
             let manifest = refresh_cache(sh, &id, &key, &pins)?;

@@ -33,6 +33,7 @@ fn dist_builds_every_artifact_byte_identical_on_every_rerun() {
     exercise_packaged_binaries(&a);
     // The first release, kept aside to compare every later one with.
     let first = a.with_extension("first");
+    remove_when_passed(&first);
     let _ = fs::remove_dir_all(&first);
     run(
         "cp",
@@ -64,6 +65,7 @@ fn dist_builds_every_artifact_byte_identical_on_every_rerun() {
     // A clone of the same commit at another path, with another umask, time
     // zone and locale, and its own cold compile.
     let b = workspace().join("target/e2e/elsewhere/dist-b");
+    remove_when_passed(b.parent().unwrap());
     if b.exists() {
         fs::remove_dir_all(&b).unwrap();
     }

@@ -33,6 +33,7 @@ fn other_fio(root: &Path) -> String {
 /// The sha256 the packaged x86_64 binary reports for its embedded fio.
 fn shipped_fio(root: &Path) -> String {
     let unpack = root.with_extension("unpacked");
+    remove_when_passed(&unpack);
     let _ = std::fs::remove_dir_all(&unpack);
     std::fs::create_dir_all(&unpack).unwrap();
     run(
@@ -163,6 +164,7 @@ fn a_binary_that_embeds_other_tools_is_refused_before_packaging() {
     // cache with another fio.
     let release = root.join("target/dist-build/x86_64-unknown-linux-gnu/release/perfspect");
     let kept = root.with_extension("kept-binary");
+    remove_when_passed(&kept);
     std::fs::copy(&release, &kept).unwrap();
     let fio = other_fio(&root);
     ok(xtask(&root, &["dist"], &[]));

@@ -280,6 +280,7 @@ fn buildx_path_builds_the_same_tools_as_plain_docker() {
     // builder's `docker` driver cannot, and a docker-container builder needs
     // the moby/buildkit image: with that driver the run is refused clearly.
     let cache_dir = root.with_extension("buildx-cache");
+    remove_when_passed(&cache_dir);
     let local = format!("local:{}", cache_dir.display());
     let env = [
         ("GITHUB_ACTIONS", "true"),

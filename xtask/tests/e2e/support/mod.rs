@@ -14,8 +14,41 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 /// The image tags are global to the daemon: one scenario at a time.
 static DOCKER: Mutex<()> = Mutex::new(());
 
-pub fn serial() -> MutexGuard<'static, ()> {
-    DOCKER.lock().unwrap_or_else(|e| e.into_inner())
+/// Scratch directories the running scenario made.
+static SCRATCH: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// One scenario's turn on the engine. When it ends, the scratch directories
+/// the scenario made are removed if it passed (each holds a copy of the tree
+/// and a compiled target/: kept, a whole run needs tens of GB more disk) and
+/// kept to look at if it failed.
+pub struct Serial {
+    _turn: MutexGuard<'static, ()>,
+}
+
+pub fn serial() -> Serial {
+    let turn = DOCKER.lock().unwrap_or_else(|e| e.into_inner());
+    scratch_list().clear();
+    Serial { _turn: turn }
+}
+
+impl Drop for Serial {
+    fn drop(&mut self) {
+        let made = std::mem::take(&mut *scratch_list());
+        if !std::thread::panicking() {
+            for dir in made {
+                let _ = fs::remove_dir_all(dir);
+            }
+        }
+    }
+}
+
+fn scratch_list() -> MutexGuard<'static, Vec<PathBuf>> {
+    SCRATCH.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Removes `dir` when the running scenario passes.
+pub fn remove_when_passed(dir: &Path) {
+    scratch_list().push(dir.to_path_buf());
 }
 
 pub fn workspace() -> PathBuf {
@@ -27,8 +60,15 @@ pub fn workspace() -> PathBuf {
 
 /// A copy of the working tree (tracked and untracked, not ignored files) at
 /// target/e2e/<name>, committed with a fixed author and date so every copy
-/// of the same content has the same commit.
+/// of the same content has the same commit; removed when the scenario passes.
 pub fn scratch_repo(name: &str) -> PathBuf {
+    let first = Path::new(name).components().next().unwrap();
+    remove_when_passed(&workspace().join("target/e2e").join(first));
+    shared_scratch_repo(name)
+}
+
+/// A scratch repo kept for the whole test run (what scenarios share).
+fn shared_scratch_repo(name: &str) -> PathBuf {
     let dest = workspace().join("target/e2e").join(name);
     if dest.exists() {
         fs::remove_dir_all(&dest).unwrap();
@@ -573,7 +613,7 @@ fn warm_outputs() -> &'static Path {
         let (previous, kept) = (e2e.join("warm/target/dist-build"), e2e.join("warm-kept"));
         let _ = fs::remove_dir_all(&kept);
         let _ = fs::rename(&previous, &kept);
-        let root = scratch_repo("warm");
+        let root = shared_scratch_repo("warm");
         if kept.is_dir() {
             fs::create_dir_all(root.join("target")).unwrap();
             fs::rename(&kept, root.join("target/dist-build")).unwrap();
@@ -596,7 +636,7 @@ pub fn warm_repo(name: &str) -> PathBuf {
 fn cached_outputs() -> &'static Path {
     static CACHED: OnceLock<PathBuf> = OnceLock::new();
     CACHED.get_or_init(|| {
-        let root = scratch_repo("cached");
+        let root = shared_scratch_repo("cached");
         ok(xtask(&root, &["tools"], &[]));
         root
     })
