@@ -21,23 +21,41 @@ static SCRATCH: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 /// the scenario made are removed if it passed (each holds a copy of the tree
 /// and a compiled target/: kept, a whole run needs tens of GB more disk) and
 /// kept to look at if it failed.
+/// Each scenario's duration is appended to target/e2e/durations.log (where a
+/// slow CI run's time went).
 pub struct Serial {
     _turn: MutexGuard<'static, ()>,
+    started: std::time::Instant,
 }
 
 pub fn serial() -> Serial {
     let turn = DOCKER.lock().unwrap_or_else(|e| e.into_inner());
     scratch_list().clear();
-    Serial { _turn: turn }
+    Serial {
+        _turn: turn,
+        started: std::time::Instant::now(),
+    }
 }
 
 impl Drop for Serial {
     fn drop(&mut self) {
         let made = std::mem::take(&mut *scratch_list());
-        if !std::thread::panicking() {
+        let passed = !std::thread::panicking();
+        if passed {
             for dir in made {
                 let _ = fs::remove_dir_all(dir);
             }
+        }
+        let line = format!(
+            "{:>7.1} s  {}  {}\n",
+            self.started.elapsed().as_secs_f64(),
+            if passed { "passed" } else { "FAILED" },
+            std::thread::current().name().unwrap_or("?")
+        );
+        let log = workspace().join("target/e2e/durations.log");
+        let _ = fs::create_dir_all(log.parent().unwrap());
+        if let Ok(mut file) = fs::OpenOptions::new().create(true).append(true).open(log) {
+            let _ = file.write_all(line.as_bytes());
         }
     }
 }
