@@ -42,6 +42,7 @@ pub fn check(sh: &Shell, base_image: &str) -> Result<()> {
         &crate::project_root(),
         MIN_FREE_CHECKOUT,
         "the checkout",
+        "free space there",
     )?;
     docker_space(sh, MIN_FREE_DOCKER, "")
 }
@@ -50,7 +51,13 @@ pub fn check(sh: &Shell, base_image: &str) -> Result<()> {
 /// writes that much there (`doing` says which, for the message).
 pub fn docker_space(sh: &Shell, need: u64, doing: &str) -> Result<()> {
     match docker::root_dir(sh).filter(|r| r.exists()) {
-        Some(root) => check_space(sh, &root, need, &format!("Docker's data directory{doing}")),
+        Some(root) => check_space(
+            sh,
+            &root,
+            need,
+            &format!("Docker's data directory{doing}"),
+            "free space there (`docker builder prune` removes Docker's build cache)",
+        ),
         // A remote engine's disk cannot be read from here: it reports its own.
         None => Ok(()),
     }
@@ -61,7 +68,7 @@ pub fn on_path(program: &str) -> bool {
         .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
 }
 
-fn check_space(sh: &Shell, path: &Path, need: u64, what: &str) -> Result<()> {
+fn check_space(sh: &Shell, path: &Path, need: u64, what: &str, fix: &str) -> Result<()> {
     let out = cmd!(sh, "df -Pk {path}").quiet().read()?;
     let available = parse_df_available(&out).ok_or_else(|| {
         anyhow::anyhow!(
@@ -69,14 +76,15 @@ fn check_space(sh: &Shell, path: &Path, need: u64, what: &str) -> Result<()> {
             path.display()
         )
     })?;
-    enough_space(available, need, what, path)
+    enough_space(available, need, what, path, fix)
 }
 
-/// Fails when `available` bytes are fewer than `need`, saying how much to free.
-pub fn enough_space(available: u64, need: u64, what: &str, path: &Path) -> Result<()> {
+/// Fails when `available` bytes are fewer than `need`, saying how much to
+/// free and how (`fix`).
+pub fn enough_space(available: u64, need: u64, what: &str, path: &Path, fix: &str) -> Result<()> {
     if available < need {
         bail!(
-            "not enough free disk for {what} ({}): {:.1} GiB free, {:.1} GiB needed; free space there (e.g. `docker builder prune` for Docker's build cache)",
+            "not enough free disk for {what} ({}): {:.1} GiB free, {:.1} GiB needed; {fix}",
             path.display(),
             available as f64 / GIB as f64,
             need as f64 / GIB as f64
@@ -106,13 +114,13 @@ mod tests {
 
     #[test]
     fn too_little_space_names_the_place_and_the_fix() {
-        let err = enough_space(GIB, 2 * GIB, "the checkout", Path::new("/x"))
+        let err = enough_space(GIB, 2 * GIB, "the checkout", Path::new("/x"), "free it")
             .unwrap_err()
             .to_string();
-        assert!(
-            err.contains("the checkout (/x)") && err.contains("1.0 GiB free"),
-            "{err}"
+        assert_eq!(
+            err,
+            "not enough free disk for the checkout (/x): 1.0 GiB free, 2.0 GiB needed; free it"
         );
-        assert!(enough_space(3 * GIB, 2 * GIB, "the checkout", Path::new("/x")).is_ok());
+        assert!(enough_space(3 * GIB, 2 * GIB, "the checkout", Path::new("/x"), "").is_ok());
     }
 }
