@@ -2,4 +2,5 @@
 # same layout as the last stage of build.Dockerfile, in a few seconds.
 FROM scratch
 COPY bin/ /bin/
+COPY linked/ /linked/
 COPY oss_source.tgz oss_source.tgz.md5 /

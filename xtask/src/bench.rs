@@ -178,7 +178,7 @@ fn package_ratio(sh: &Shell, copy: &Path, runs: usize) -> Result<Vec<f64>> {
     let tarball = dir.join("tar.tgz");
     repeat(runs, 1, || {
         let start = Instant::now();
-        let bytes = package::tgz(&package::entries(fs::read(&binary)?, &docs), 0)?;
+        let bytes = package::tgz(&package::entries(fs::read(&binary)?, vec![], &docs), 0)?;
         fs::write(dir.join("ours.tgz"), bytes)?;
         let ours = start.elapsed().as_secs_f64();
         let start = Instant::now();

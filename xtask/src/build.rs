@@ -16,6 +16,14 @@ use crate::tools_cache::hex;
 
 pub const TARGETS: [&str; 2] = ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"];
 
+/// The target triple of an architecture's release binary.
+pub fn target_of(arch: &str) -> &'static str {
+    TARGETS
+        .into_iter()
+        .find(|t| t.split('-').next() == Some(arch))
+        .expect("every release architecture has a target")
+}
+
 fn build_dir() -> PathBuf {
     crate::target_dir().join("dist-build")
 }

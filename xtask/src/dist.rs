@@ -1,13 +1,17 @@
-//! `cargo dist`: tools, builder, build, check and package, into a complete dist/.
+//! `cargo dist`: tools, builder, build, check, package and verify, into a
+//! complete dist/.
 
 use std::fs;
 
 use anyhow::{Context, Result};
+use sha2::{Digest, Sha256};
 use xshell::Shell;
 
-use crate::package::{self, Docs};
+use crate::package::{self, Docs, Release};
+use crate::sbom::{self, Subject};
 use crate::staging::Staging;
-use crate::{build, builder, embedded, flags, git, lock, preflight, stage, tools};
+use crate::tools_cache::hex;
+use crate::{build, builder, crates, embedded, flags, git, lock, preflight, stage, tools, verify};
 
 impl flags::Dist {
     pub fn run(self, sh: &Shell) -> Result<()> {
@@ -36,19 +40,64 @@ impl flags::Dist {
             )
         })?;
         stage::run("check", || embedded::check(sh, &binaries, &manifest))?;
-        stage::run("package", || {
+        let out = stage::run("package", || {
+            let cache = crate::tools_cache_dir();
+            let mut per_arch = Vec::new();
+            let mut releases = Vec::new();
+            let mut counts = Vec::new();
+            for (arch, path) in binaries.by_arch() {
+                let binary =
+                    fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+                let tools = sbom::embedded(&manifest, &cache, arch)?;
+                let compiled = crates::compiled_into_perfspect(sh, build::target_of(arch))?;
+                let sha256 = hex(&Sha256::digest(&binary));
+                let subject = Subject {
+                    version: &version_string,
+                    arch,
+                    sha256: &sha256,
+                    licence: &compiled.licence,
+                    epoch: commit.epoch,
+                };
+                let document = sbom::document(&subject, &compiled.crates, &tools)?;
+                let libraries: std::collections::BTreeSet<_> = tools
+                    .iter()
+                    .flat_map(|t| t.libraries.iter().map(|l| &l.source))
+                    .collect();
+                counts.push(format!(
+                    "{arch}: {} crates, {} tools, {} libraries",
+                    compiled.crates.len(),
+                    tools.len(),
+                    libraries.len()
+                ));
+                releases.push(Release {
+                    arch,
+                    binary,
+                    sbom: document.into_bytes(),
+                });
+                per_arch.push((arch, tools));
+            }
             let root = crate::project_root();
             let docs = Docs {
                 license: fs::read(root.join("LICENSE")).context("reading LICENSE")?,
                 notice: fs::read(root.join("NOTICE")).context("reading NOTICE")?,
-                third_party: package::third_party_programs(&manifest.versions).into_bytes(),
+                third_party: package::third_party_programs(&per_arch)?.into_bytes(),
             };
             let out = Staging::fresh("dist")?;
-            let oss = crate::tools_cache_dir().join("oss_source.tgz");
+            let oss = cache.join("oss_source.tgz");
             let mtime = self.source_date_epoch.0.unwrap_or(commit.epoch);
-            package::write_all(out.path(), &binaries, &docs, &version, &commit, mtime, &oss)?;
+            package::write_all(out.path(), releases, &docs, &version, &commit, mtime, &oss)?;
+            Ok((
+                out,
+                format!("artifacts and SBOMs written ({})", counts.join("; ")),
+            ))
+        })?;
+        stage::run("verify", || {
+            let summary = verify::verify(out.path())?;
             out.replace(&crate::dist_dir())?;
-            Ok(((), format!("dist/ holds release {version_string}")))
+            Ok((
+                (),
+                format!("{summary}; dist/ holds release {version_string}"),
+            ))
         })
     }
 }

@@ -123,19 +123,25 @@ pub fn check(sh: &Shell, binaries: &Binaries, manifest: &Manifest) -> Result<(()
     ))
 }
 
-fn list(sh: &Shell, arch: &str, binary: &Path) -> Result<Vec<Listed>> {
-    let out = match runner(arch, std::env::consts::ARCH) {
-        None => cmd!(sh, "{binary} tools list --format json").quiet().ignore_status().output(),
-        Some(qemu) => cmd!(sh, "{qemu} {binary} tools list --format json")
+/// Runs a perfspect binary for `arch` with `args` (under qemu-user on
+/// another host architecture) and returns its output, whatever its status.
+pub fn run(sh: &Shell, arch: &str, binary: &Path, args: &[&str]) -> Result<std::process::Output> {
+    match runner(arch, std::env::consts::ARCH) {
+        None => cmd!(sh, "{binary} {args...}").quiet().ignore_status().output(),
+        Some(qemu) => cmd!(sh, "{qemu} {binary} {args...}")
             .quiet()
             .ignore_status()
             .output(),
     }
     .with_context(|| {
         format!(
-            "running the {arch} binary to list its tools failed: run `cargo xtask setup` (it installs qemu-user-static)"
+            "running the {arch} binary failed: run `cargo xtask setup` (it installs qemu-user-static)"
         )
-    })?;
+    })
+}
+
+pub fn list(sh: &Shell, arch: &str, binary: &Path) -> Result<Vec<Listed>> {
+    let out = run(sh, arch, binary, &["tools", "list", "--format", "json"])?;
     let text = String::from_utf8_lossy(&out.stdout);
     parse_list(&text).map_err(|why| {
         anyhow::anyhow!(

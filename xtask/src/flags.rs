@@ -21,6 +21,8 @@ pub enum Command {
     Tools(Tools),
     /// Build everything and write the release artifacts into dist/.
     Dist(Dist),
+    /// Check a release directory (default dist/): checksums, layout, manifest, SBOMs against the bytes, sources.
+    Verify(Verify),
     /// Remove tools-cache/.
     CleanToolsCache(CleanToolsCache),
     /// Measure the build's own figures and write target/bench/bench.json.
@@ -103,6 +105,13 @@ pub struct Dist {
 }
 
 #[derive(Debug, Args)]
+pub struct Verify {
+    /// The release directory to check.
+    #[arg(default_value = "dist")]
+    pub dir: std::path::PathBuf,
+}
+
+#[derive(Debug, Args)]
 pub struct CleanToolsCache {}
 
 #[derive(Debug, Args)]
@@ -154,7 +163,14 @@ mod tests {
             .to_string();
         assert!(err.contains("SOURCE_DATE_EPOCH is `soon`"), "{err}");
         // Every command parses with no flag and no variable set.
-        for cmd in ["setup", "tools", "dist", "clean-tools-cache", "bench"] {
+        for cmd in [
+            "setup",
+            "tools",
+            "dist",
+            "verify",
+            "clean-tools-cache",
+            "bench",
+        ] {
             super::Cli::try_parse_from(["xtask", cmd]).unwrap();
         }
         let cli = super::Cli::try_parse_from(["xtask", "tools", "--no-cache"]).unwrap();
@@ -172,7 +188,14 @@ mod tests {
             .collect();
         assert_eq!(
             names,
-            ["setup", "tools", "dist", "clean-tools-cache", "bench"]
+            [
+                "setup",
+                "tools",
+                "dist",
+                "verify",
+                "clean-tools-cache",
+                "bench"
+            ]
         );
     }
 }

@@ -3,7 +3,7 @@
 //! exactly the same code. Each asserts more than "does not panic" where the
 //! parser promises more.
 
-use crate::{docker, embedded, failure, settings, tools_cache};
+use crate::{docker, embedded, failure, sbom, settings, toolbox, tools_cache};
 
 /// tools/versions.env: every pin parsed back is a valid KEY=VALUE.
 pub fn versions_env(data: &[u8]) {
@@ -62,13 +62,32 @@ pub fn tool_list(data: &[u8]) {
     }
 }
 
+/// What `verify` and the SBOM read: a link's library list
+/// (tools-cache/linked/) and an SBOM. Every file a list names lands in
+/// exactly one library; an SBOM reads back or is refused, never a panic.
+pub fn supply_chain(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    if let Ok(linked) = toolbox::parse_linked(&text) {
+        let libraries = toolbox::libraries(&linked);
+        let files: usize = libraries.iter().map(|l| l.files.len()).sum();
+        assert!(files <= linked.len());
+        assert!(
+            libraries
+                .iter()
+                .all(|l| !l.source.is_empty() && !l.files.is_empty())
+        );
+    }
+    let _ = sbom::read(data);
+}
+
 /// What a target does with one input.
 pub type Target = fn(&[u8]);
 
 /// Each target by the name of its directory under fuzz/.
-pub const TARGETS: [(&str, Target); 4] = [
+pub const TARGETS: [(&str, Target); 5] = [
     ("xtask_versions_env", versions_env),
     ("xtask_cache_manifest", cache_manifest),
     ("xtask_docker_output", docker_output),
     ("xtask_tool_list", tool_list),
+    ("xtask_supply_chain", supply_chain),
 ];

@@ -10,7 +10,10 @@
 //! 3. `builder`: the build environment image;
 //! 4. `build`: perfspect compiled in a container;
 //! 5. `embedded`: the tools each binary embeds are the cache's;
-//! 6. `package`: the artifacts, swapped into `dist/` whole.
+//! 6. `package`: the artifacts, with an SBOM per tarball (`sbom`, from
+//!    `crates` and `toolbox`);
+//! 7. `verify`: the artifacts checked as a user would, then swapped into
+//!    `dist/` whole (`cargo xtask verify` runs the same checks).
 //!
 //! Around them: `docker` is the only module that runs docker, `settings` and
 //! `flags` the command line and variables, `failure` how failed commands
@@ -20,6 +23,7 @@ mod bench;
 mod build;
 mod builder;
 mod clean_tools_cache;
+mod crates;
 mod dist;
 pub mod docker;
 pub mod embedded;
@@ -31,12 +35,15 @@ mod lock;
 mod package;
 mod pause;
 mod preflight;
+pub mod sbom;
 pub mod settings;
 mod setup;
 mod stage;
 mod staging;
+pub mod toolbox;
 mod tools;
 pub mod tools_cache;
+mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -87,6 +94,7 @@ fn try_main() -> anyhow::Result<()> {
         flags::Command::Setup(cmd) => cmd.run(&sh),
         flags::Command::Tools(cmd) => cmd.run(&sh),
         flags::Command::Dist(cmd) => cmd.run(&sh),
+        flags::Command::Verify(cmd) => cmd.run(&sh),
         flags::Command::CleanToolsCache(cmd) => cmd.run(&sh),
         flags::Command::Bench(cmd) => cmd.run(&sh),
     }

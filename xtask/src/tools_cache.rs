@@ -13,11 +13,16 @@ use sha2::{Digest, Sha256};
 
 /// The files a complete cache holds besides its manifest, in the layout the
 /// original builder used (CI caches depend on it).
-pub const REQUIRED_FILES: [&str; 6] = [
+/// `linked/` lists what each link used (toolbox.rs reads them for the SBOMs).
+pub const REQUIRED_FILES: [&str; 10] = [
     "bin/aarch64/fio",
     "bin/aarch64/perf",
     "bin/x86_64/fio",
     "bin/x86_64/perf",
+    "linked/aarch64/fio.tsv",
+    "linked/aarch64/perf.tsv",
+    "linked/x86_64/fio.tsv",
+    "linked/x86_64/perf.tsv",
     "oss_source.tgz",
     "oss_source.tgz.md5",
 ];

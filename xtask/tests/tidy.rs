@@ -81,8 +81,8 @@ fn every_apt_update_fails_in_one_line_when_the_mirror_is_unreachable() {
         }
     }
     assert_eq!(
-        updates, 3,
-        "the tools base and sources stages and the builder each update once"
+        updates, 4,
+        "the tools base, sources and oss stages and the builder each update once"
     );
 }
 

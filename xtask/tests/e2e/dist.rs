@@ -11,7 +11,7 @@ fn dist_builds_every_artifact_byte_identical_on_every_rerun() {
     // cold and must give the same bytes.
     let a = warm_repo("dist-a");
     let err = ok(xtask(&a, &["dist"], &[]));
-    for stage in ["tools", "builder", "build", "check", "package"] {
+    for stage in ["tools", "builder", "build", "check", "package", "verify"] {
         assert!(
             err.contains(&format!("==> {stage}: started")),
             "{}",

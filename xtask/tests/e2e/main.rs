@@ -16,3 +16,4 @@ mod paths;
 mod refusals;
 mod shared_engine;
 mod tools;
+mod verify;

@@ -166,9 +166,37 @@ fn a_binary_that_embeds_other_tools_is_refused_before_packaging() {
     let kept = root.with_extension("kept-binary");
     remove_when_passed(&kept);
     std::fs::copy(&release, &kept).unwrap();
+    let kept_tarball = root.with_extension("kept-tarball");
+    remove_when_passed(&kept_tarball);
+    std::fs::copy(root.join("dist/perfspect.tgz"), &kept_tarball).unwrap();
+    let fio_before = sha256(&root.join("tools-cache/bin/x86_64/fio"));
     let fio = other_fio(&root);
     ok(xtask(&root, &["dist"], &[]));
     let before = snapshot(&root.join("dist"));
+
+    // `verify` sees a tarball swapped for one whose binary embeds another fio,
+    // its checksum files rewritten to match: only the SBOM can tell.
+    let swapped = root.with_extension("swapped-dist");
+    remove_when_passed(&swapped);
+    let _ = std::fs::remove_dir_all(&swapped);
+    run(
+        "cp",
+        &[
+            "-a",
+            root.join("dist").to_str().unwrap(),
+            swapped.to_str().unwrap(),
+        ],
+    );
+    std::fs::copy(&kept_tarball, swapped.join("perfspect.tgz")).unwrap();
+    crate::verify::reseal(&swapped);
+    let err = crate::verify::verify_fails(&root, &swapped);
+    assert!(
+        err.contains(&format!(
+            "FAILED  perfspect.tgz tools: the x86_64 binary embeds fio with sha256 {fio_before}, the SBOM says {fio}"
+        )),
+        "{}",
+        tail(&err)
+    );
     // A stale binary in place of the new one, newer than its inputs, as a
     // build against another checkout's image would leave: cargo sees nothing
     // to do, so only the check stands between it and dist/.

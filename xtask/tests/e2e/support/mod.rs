@@ -337,8 +337,10 @@ pub fn check_dist(root: &Path) {
             "oss_source.tgz",
             "perfspect-aarch64.tgz",
             "perfspect-aarch64.tgz.md5.txt",
+            "perfspect-aarch64.tgz.spdx.json",
             "perfspect.tgz",
             "perfspect.tgz.md5.txt",
+            "perfspect.tgz.spdx.json",
         ]
     );
     check_output(
@@ -353,7 +355,7 @@ pub fn check_dist(root: &Path) {
     let sums = check_output(&dist, "sha256sum", &["-c", "SHA256SUMS"]);
     assert_eq!(
         sums.lines().filter(|l| l.ends_with(": OK")).count(),
-        6,
+        8,
         "{sums}"
     );
     assert_eq!(
@@ -396,10 +398,17 @@ pub fn check_dist(root: &Path) {
                 "perfspect/NOTICE",
                 "perfspect/THIRD_PARTY_PROGRAMS",
                 "perfspect/perfspect",
+                "perfspect/sbom.spdx.json",
                 "perfspect/tools/",
                 "perfspect/tools/aarch64/",
                 "perfspect/tools/x86_64/",
             ]
+        );
+        // Each SBOM is valid SPDX by a real validator.
+        check_output(
+            &dist,
+            "pyspdxtools",
+            &["-i", &format!("{tarball}.spdx.json")],
         );
         if unpack.exists() {
             fs::remove_dir_all(&unpack).unwrap();

@@ -1,0 +1,219 @@
+//! What the bundled tools are made of, in one place: each tool's Debian source
+//! package and pin, the licence of every Debian source package a release may
+//! contain, and the lists of what each tool's link used (written by
+//! tools/linked-libraries.sh in the tools build, kept in tools-cache/).
+
+use std::collections::BTreeMap;
+
+use anyhow::{Result, bail};
+
+/// A tool perfspect embeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tool {
+    pub name: &'static str,
+    /// The Debian source package it is built from.
+    pub source: &'static str,
+    /// The tools/versions.env key pinning that source's version.
+    pub pin: &'static str,
+}
+
+pub const TOOLS: [Tool; 2] = [
+    Tool {
+        name: "perf",
+        source: "linux",
+        pin: "LINUX_VERSION",
+    },
+    Tool {
+        name: "fio",
+        source: "fio",
+        pin: "FIO_VERSION",
+    },
+];
+
+pub const ARCHES: [&str; 2] = ["x86_64", "aarch64"];
+
+/// The licence, as an SPDX expression, of each Debian source package a tool
+/// is built from or statically links, read from its debian/copyright (the
+/// parts that are compiled into the tools). A package missing here stops the
+/// release: nobody has checked that it may be shipped.
+pub const LICENCES: &[(&str, &str)] = &[
+    ("bzip2", "bzip2-1.0.6"),
+    ("elfutils", "GPL-2.0-or-later OR LGPL-3.0-or-later"),
+    ("fio", "GPL-2.0-only"),
+    ("gcc-12", "GPL-3.0-or-later WITH GCC-exception-3.1"),
+    ("glibc", "LGPL-2.1-or-later"),
+    ("libaio", "LGPL-2.1-or-later"),
+    ("libcap2", "BSD-3-Clause OR GPL-2.0-only"),
+    ("libiberty", "LGPL-2.1-or-later"),
+    ("libunwind", "MIT"),
+    ("libzstd", "BSD-3-Clause OR GPL-2.0-only"),
+    ("linux", "GPL-2.0-only"),
+    ("numactl", "LGPL-2.1-only"),
+    ("xz-utils", "LicenseRef-public-domain"),
+    ("zlib", "Zlib"),
+];
+
+/// The text of each `LicenseRef-` the table uses (SPDX requires it).
+pub const LICENCE_REFS: &[(&str, &str)] = &[(
+    "LicenseRef-public-domain",
+    "liblzma of xz-utils 5.4 is in the public domain (debian/copyright: \"License: PD\").",
+)];
+
+pub fn licence(source: &str) -> Result<&'static str> {
+    match LICENCES.iter().find(|(s, _)| *s == source) {
+        Some((_, licence)) => Ok(licence),
+        None => bail!(
+            "the tools link code from the Debian source package `{source}`, whose licence has not been checked: read its debian/copyright and add it to LICENCES in xtask/src/toolbox.rs"
+        ),
+    }
+}
+
+/// Where tools-cache/ keeps what the link of `tool` for `arch` used.
+pub fn linked_path(arch: &str, tool: &str) -> String {
+    format!("linked/{arch}/{tool}.tsv")
+}
+
+/// One file a static link took code from, and the Debian package it came from.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct LinkedFile {
+    pub path: String,
+    pub binary_package: String,
+    pub binary_version: String,
+    pub source: String,
+    pub source_version: String,
+}
+
+/// Reads a list linked-libraries.sh wrote: five tab-separated fields a line.
+pub fn parse_linked(text: &str) -> Result<Vec<LinkedFile>, String> {
+    text.lines()
+        .filter(|l| !l.is_empty())
+        .enumerate()
+        .map(|(n, line)| {
+            let fields: Vec<&str> = line.split('\t').collect();
+            let valid = fields.len() == 5
+                && fields.iter().all(|f| {
+                    !f.is_empty() && !f.chars().any(|c| c.is_control() || c == ' ')
+                });
+            if !valid {
+                return Err(format!(
+                    "line {}: expected path, package, version, source, source version separated by tabs",
+                    n + 1
+                ));
+            }
+            Ok(LinkedFile {
+                path: fields[0].into(),
+                binary_package: fields[1].into(),
+                binary_version: fields[2].into(),
+                source: fields[3].into(),
+                source_version: fields[4].into(),
+            })
+        })
+        .collect()
+}
+
+/// A Debian source package at one version, and the files linked from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Library {
+    pub source: String,
+    pub version: String,
+    /// `libz.a (zlib1g-dev:arm64 1:1.2.13.dfsg-1)`, sorted.
+    pub files: Vec<String>,
+}
+
+/// The libraries of one link, by source package, sorted by name.
+pub fn libraries(linked: &[LinkedFile]) -> Vec<Library> {
+    let mut by_source: BTreeMap<(&str, &str), Vec<String>> = BTreeMap::new();
+    for f in linked {
+        let base = f.path.rsplit('/').next().unwrap_or(&f.path);
+        by_source
+            .entry((&f.source, &f.source_version))
+            .or_default()
+            .push(format!(
+                "{base} ({} {})",
+                f.binary_package, f.binary_version
+            ));
+    }
+    by_source
+        .into_iter()
+        .map(|((source, version), mut files)| {
+            files.sort();
+            files.dedup();
+            Library {
+                source: source.into(),
+                version: version.into(),
+                files,
+            }
+        })
+        .collect()
+}
+
+/// The name of a Debian source package's .dsc: the version without its epoch.
+pub fn dsc_name(source: &str, version: &str) -> String {
+    let version = version.split_once(':').map_or(version, |(_, v)| v);
+    format!("{source}_{version}.dsc")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIST: &str = "/usr/lib/aarch64-linux-gnu/libz.a\tzlib1g-dev:arm64\t1:1.2.13.dfsg-1\tzlib\t1:1.2.13.dfsg-1\n\
+/usr/lib/aarch64-linux-gnu/libc.a\tlibc6-dev:arm64\t2.36-9+deb12u14\tglibc\t2.36-9+deb12u14\n\
+/usr/lib/aarch64-linux-gnu/crt1.o\tlibc6-dev:arm64\t2.36-9+deb12u14\tglibc\t2.36-9+deb12u14\n";
+
+    #[test]
+    fn linked_lists_group_by_source_package() {
+        let linked = parse_linked(LIST).unwrap();
+        assert_eq!(linked.len(), 3);
+        let libs = libraries(&linked);
+        assert_eq!(libs.len(), 2);
+        assert_eq!(libs[0].source, "glibc");
+        assert_eq!(
+            libs[0].files,
+            [
+                "crt1.o (libc6-dev:arm64 2.36-9+deb12u14)",
+                "libc.a (libc6-dev:arm64 2.36-9+deb12u14)"
+            ]
+        );
+        assert_eq!(
+            (libs[1].source.as_str(), libs[1].version.as_str()),
+            ("zlib", "1:1.2.13.dfsg-1")
+        );
+    }
+
+    #[test]
+    fn malformed_lines_are_refused_with_their_number() {
+        let err = parse_linked("a\tb\tc\td\te\nonly\tfour\tfields\there\n").unwrap_err();
+        assert!(err.starts_with("line 2:"), "{err}");
+        assert!(parse_linked("a\tb c\tc\td\te\n").is_err());
+    }
+
+    #[test]
+    fn dsc_names_drop_the_epoch() {
+        assert_eq!(
+            dsc_name("zlib", "1:1.2.13.dfsg-1"),
+            "zlib_1.2.13.dfsg-1.dsc"
+        );
+        assert_eq!(dsc_name("fio", "3.33-3"), "fio_3.33-3.dsc");
+    }
+
+    #[test]
+    fn every_tool_source_has_a_licence_and_unknown_ones_are_refused() {
+        for tool in TOOLS {
+            licence(tool.source).unwrap();
+        }
+        let err = licence("slang2").unwrap_err().to_string();
+        assert!(
+            err.contains("`slang2`") && err.contains("xtask/src/toolbox.rs"),
+            "{err}"
+        );
+        for (_, expr) in LICENCES {
+            for id in expr.split(' ').filter(|w| w.starts_with("LicenseRef-")) {
+                assert!(
+                    LICENCE_REFS.iter().any(|(r, _)| *r == id),
+                    "{id} has no text"
+                );
+            }
+        }
+    }
+}
