@@ -29,8 +29,22 @@ pub struct Compiled {
     pub crates: Vec<Crate>,
 }
 
-/// Runs `cargo tree` for `triple` and reads Cargo.lock.
+/// Runs `cargo tree` for `triple` and reads Cargo.lock, once per target in a
+/// run (`package` and `verify` both ask; the checkout does not change between).
 pub fn compiled_into_perfspect(sh: &Shell, triple: &str) -> Result<Compiled> {
+    static SEEN: std::sync::Mutex<BTreeMap<String, Compiled>> =
+        std::sync::Mutex::new(BTreeMap::new());
+    if let Some(compiled) = SEEN.lock().expect("not poisoned").get(triple) {
+        return Ok(compiled.clone());
+    }
+    let compiled = run_cargo_tree(sh, triple)?;
+    SEEN.lock()
+        .expect("not poisoned")
+        .insert(triple.to_string(), compiled.clone());
+    Ok(compiled)
+}
+
+fn run_cargo_tree(sh: &Shell, triple: &str) -> Result<Compiled> {
     let root = crate::project_root();
     let _dir = sh.push_dir(&root);
     let format = "{p}\t{l}";

@@ -84,8 +84,20 @@ impl flags::Dist {
             };
             let out = Staging::fresh("dist")?;
             let oss = cache.join("oss_source.tgz");
+            let oss_sha256 = manifest
+                .files
+                .get("oss_source.tgz")
+                .context("tools-cache/manifest.json has no oss_source.tgz")?;
             let mtime = self.source_date_epoch.0.unwrap_or(commit.epoch);
-            package::write_all(out.path(), releases, &docs, &version, &commit, mtime, &oss)?;
+            package::write_all(
+                out.path(),
+                releases,
+                &docs,
+                &version,
+                &commit,
+                mtime,
+                (&oss, oss_sha256),
+            )?;
             Ok((
                 out,
                 format!("artifacts and SBOMs written ({})", counts.join("; ")),

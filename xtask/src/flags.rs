@@ -106,9 +106,8 @@ pub struct Dist {
 
 #[derive(Debug, Args)]
 pub struct Verify {
-    /// The release directory to check.
-    #[arg(default_value = "dist")]
-    pub dir: std::path::PathBuf,
+    /// The release directory to check (default: the checkout's dist/).
+    pub dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -206,7 +206,8 @@ pub struct Release {
 
 /// Writes every artifact into `out` (a staging directory), the tarballs
 /// compressed in parallel: each tarball, its md5 line and its SBOM beside it,
-/// manifest.json, oss_source.tgz and SHA256SUMS over all of them.
+/// manifest.json, oss_source.tgz (path and verified sha256) and SHA256SUMS
+/// over all of them.
 pub fn write_all(
     out: &Path,
     releases: Vec<Release>,
@@ -214,7 +215,7 @@ pub fn write_all(
     version: &str,
     commit: &Commit,
     mtime: u64,
-    oss_source: &Path,
+    oss_source: (&Path, &str),
 ) -> Result<()> {
     // (tarball name, its bytes, its SBOM)
     type Archived = (String, Vec<u8>, Vec<u8>);
@@ -255,12 +256,10 @@ pub fn write_all(
         sums.insert(name.clone(), hex(&Sha256::digest(bytes)));
     }
     crate::pause::point("package");
-    fs::copy(oss_source, out.join("oss_source.tgz"))
+    fs::copy(oss_source.0, out.join("oss_source.tgz"))
         .context("copying oss_source.tgz from tools-cache/")?;
-    sums.insert(
-        "oss_source.tgz".into(),
-        crate::tools_cache::sha256_file(&out.join("oss_source.tgz"))?,
-    );
+    // The sha256 the tools stage verified; `verify` hashes the copy.
+    sums.insert("oss_source.tgz".into(), oss_source.1.to_string());
     write_file(&out.join("SHA256SUMS"), sha256sums(&sums).as_bytes())
 }
 

@@ -703,10 +703,10 @@ impl Drop for RemoveOnDrop {
 
 impl crate::flags::Verify {
     pub fn run(self, _sh: &Shell) -> Result<()> {
-        let dir = if self.dir.is_absolute() {
-            self.dir
-        } else {
-            std::env::current_dir()?.join(self.dir)
+        let dir = match self.dir {
+            None => crate::dist_dir(),
+            Some(dir) if dir.is_absolute() => dir,
+            Some(dir) => std::env::current_dir()?.join(dir),
         };
         let summary = verify(&dir)?;
         eprintln!("{}: {summary}", dir.display());

@@ -46,7 +46,7 @@ pub fn reseal(dir: &Path) {
 
 /// Rewrites the gzipped tar at `path`, passing each file entry through `edit`
 /// (which may drop it by returning None); headers are kept as they were.
-fn repack(path: &Path, mut edit: impl FnMut(&str, Vec<u8>) -> Option<Vec<u8>>) {
+pub fn repack(path: &Path, mut edit: impl FnMut(&str, Vec<u8>) -> Option<Vec<u8>>) {
     let bytes = fs::read(path).unwrap();
     let mut input = tar::Archive::new(flate2::read::GzDecoder::new(bytes.as_slice()));
     let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
