@@ -48,9 +48,11 @@ fn run_cargo_tree(sh: &Shell, triple: &str) -> Result<Compiled> {
     let root = crate::project_root();
     let _dir = sh.push_dir(&root);
     let format = "{p}\t{l}";
+    // The cargo that runs the xtask, when it does.
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let tree = cmd!(
         sh,
-        "cargo tree --locked -p perfspect --target {triple} -e normal,no-proc-macro --prefix none -f {format}"
+        "{cargo} tree --locked -p perfspect --target {triple} -e normal,no-proc-macro --prefix none -f {format}"
     )
     .quiet()
     .read()

@@ -40,6 +40,7 @@ impl flags::Dist {
             )
         })?;
         stage::run("check", || embedded::check(sh, &binaries, &manifest))?;
+        let mtime = self.source_date_epoch.0.unwrap_or(commit.epoch);
         let out = stage::run("package", || {
             let cache = crate::tools_cache_dir();
             let mut per_arch = Vec::new();
@@ -56,7 +57,7 @@ impl flags::Dist {
                     arch,
                     sha256: &sha256,
                     licence: &compiled.licence,
-                    epoch: commit.epoch,
+                    epoch: mtime,
                 };
                 let document = sbom::document(&subject, &compiled.crates, &tools)?;
                 let libraries: std::collections::BTreeSet<_> = tools
@@ -88,7 +89,6 @@ impl flags::Dist {
                 .files
                 .get("oss_source.tgz")
                 .context("tools-cache/manifest.json has no oss_source.tgz")?;
-            let mtime = self.source_date_epoch.0.unwrap_or(commit.epoch);
             package::write_all(
                 out.path(),
                 releases,

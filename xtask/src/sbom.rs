@@ -20,7 +20,8 @@ pub struct Subject<'a> {
     pub arch: &'a str,
     pub sha256: &'a str,
     pub licence: &'a str,
-    /// The commit's time, Unix seconds: the document's creation time.
+    /// The release's time (SOURCE_DATE_EPOCH, else the commit's), Unix
+    /// seconds: the document's creation time.
     pub epoch: u64,
 }
 
