@@ -4,14 +4,11 @@
 use std::fs;
 
 use anyhow::{Context, Result};
-use sha2::{Digest, Sha256};
 use xshell::Shell;
 
-use crate::package::{self, Docs, Release};
-use crate::sbom::{self, Subject};
+use crate::package::{self, Docs};
 use crate::staging::Staging;
-use crate::tools_cache::hex;
-use crate::{build, builder, crates, embedded, flags, git, lock, preflight, stage, tools, verify};
+use crate::{build, builder, embedded, flags, git, lock, preflight, sbom, stage, tools, verify};
 
 impl flags::Dist {
     pub fn run(self, sh: &Shell) -> Result<()> {
@@ -43,45 +40,12 @@ impl flags::Dist {
         let mtime = self.source_date_epoch.0.unwrap_or(commit.epoch);
         let out = stage::run("package", || {
             let cache = crate::tools_cache_dir();
-            let mut per_arch = Vec::new();
-            let mut releases = Vec::new();
-            let mut counts = Vec::new();
-            for (arch, path) in binaries.by_arch() {
-                let binary =
-                    fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-                let tools = sbom::embedded(&manifest, &cache, arch)?;
-                let compiled = crates::compiled_into_perfspect(sh, build::target_of(arch))?;
-                let sha256 = hex(&Sha256::digest(&binary));
-                let subject = Subject {
-                    version: &version_string,
-                    arch,
-                    sha256: &sha256,
-                    licence: &compiled.licence,
-                    epoch: mtime,
-                };
-                let document = sbom::document(&subject, &compiled.crates, &tools)?;
-                let libraries: std::collections::BTreeSet<_> = tools
-                    .iter()
-                    .flat_map(|t| t.libraries.iter().map(|l| &l.source))
-                    .collect();
-                counts.push(format!(
-                    "{arch}: {} crates, {} tools, {} libraries",
-                    compiled.crates.len(),
-                    tools.len(),
-                    libraries.len()
-                ));
-                releases.push(Release {
-                    arch,
-                    binary,
-                    sbom: document.into_bytes(),
-                });
-                per_arch.push((arch, tools));
-            }
+            let described = sbom::describe(sh, &manifest, &binaries, &version_string, mtime)?;
             let root = crate::project_root();
             let docs = Docs {
                 license: fs::read(root.join("LICENSE")).context("reading LICENSE")?,
                 notice: fs::read(root.join("NOTICE")).context("reading NOTICE")?,
-                third_party: package::third_party_programs(&per_arch)?.into_bytes(),
+                third_party: package::third_party_programs(&described.tools)?.into_bytes(),
             };
             let out = Staging::fresh("dist")?;
             let oss = cache.join("oss_source.tgz");
@@ -91,7 +55,7 @@ impl flags::Dist {
                 .context("tools-cache/manifest.json has no oss_source.tgz")?;
             package::write_all(
                 out.path(),
-                releases,
+                described.releases,
                 &docs,
                 &version,
                 &commit,
@@ -100,7 +64,7 @@ impl flags::Dist {
             )?;
             Ok((
                 out,
-                format!("artifacts and SBOMs written ({})", counts.join("; ")),
+                format!("artifacts and SBOMs written ({})", described.counts),
             ))
         })?;
         stage::run("verify", || {

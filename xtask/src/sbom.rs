@@ -4,6 +4,7 @@
 //! its inputs: the same commit gives the same bytes.
 
 use serde_json::{Value, json};
+use sha2::Digest as _;
 
 use anyhow::{Context, Result};
 
@@ -253,6 +254,65 @@ pub fn document(subject: &Subject, crates: &[Crate], tools: &[Embedded]) -> Resu
     Ok(serde_json::to_string_pretty(&doc)? + "\n")
 }
 
+/// Both binaries, each with its SBOM, ready to package, and what they embed.
+pub struct Described {
+    pub releases: Vec<crate::package::Release>,
+    /// Each architecture's embedded tools (THIRD_PARTY_PROGRAMS lists them).
+    pub tools: Vec<(&'static str, Vec<Embedded>)>,
+    /// `x86_64: 46 crates, 2 tools, 12 libraries; ...`, for the log.
+    pub counts: String,
+}
+
+/// Reads each binary and writes its SBOM: the crates `cargo tree` says are
+/// compiled in, and the tools and their libraries as tools-cache/ records them.
+pub fn describe(
+    sh: &xshell::Shell,
+    manifest: &crate::tools_cache::Manifest,
+    binaries: &crate::package::Binaries,
+    version: &str,
+    epoch: u64,
+) -> Result<Described> {
+    let cache = crate::tools_cache_dir();
+    let mut described = Described {
+        releases: Vec::new(),
+        tools: Vec::new(),
+        counts: String::new(),
+    };
+    let mut counts = Vec::new();
+    for (arch, path) in binaries.by_arch() {
+        let binary = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let tools = embedded(manifest, &cache, arch)?;
+        let compiled = crate::crates::compiled_into_perfspect(sh, crate::build::target_of(arch))?;
+        let sha256 = crate::tools_cache::hex(&sha2::Sha256::digest(&binary));
+        let subject = Subject {
+            version,
+            arch,
+            sha256: &sha256,
+            licence: &compiled.licence,
+            epoch,
+        };
+        let sbom = document(&subject, &compiled.crates, &tools)?;
+        let libraries: std::collections::BTreeSet<&String> = tools
+            .iter()
+            .flat_map(|t| t.libraries.iter().map(|l| &l.source))
+            .collect();
+        counts.push(format!(
+            "{arch}: {} crates, {} tools, {} libraries",
+            compiled.crates.len(),
+            tools.len(),
+            libraries.len()
+        ));
+        described.releases.push(crate::package::Release {
+            arch,
+            binary,
+            sbom: sbom.into_bytes(),
+        });
+        described.tools.push((arch, tools));
+    }
+    described.counts = counts.join("; ");
+    Ok(described)
+}
+
 /// The tools of `arch` as the verified tools cache in `cache_dir` records
 /// them: sha256, pinned source version and what each link used.
 pub fn embedded(
@@ -316,7 +376,7 @@ pub fn rfc3339_utc(epoch: u64) -> String {
 
 /// What an SBOM says, read back (by `verify`).
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Described {
+pub struct Contents {
     pub perfspect_sha256: Option<String>,
     /// name@version -> checksum
     pub crates: std::collections::BTreeMap<String, String>,
@@ -327,13 +387,13 @@ pub struct Described {
 }
 
 /// Reads back what [`document`] wrote; anything else is an error naming it.
-pub fn read(text: &[u8]) -> Result<Described, String> {
+pub fn read(text: &[u8]) -> Result<Contents, String> {
     let doc: Value = serde_json::from_slice(text).map_err(|e| format!("not JSON: {e}"))?;
     if doc["spdxVersion"] != "SPDX-2.3" {
         return Err("not an SPDX 2.3 document".into());
     }
     let packages = doc["packages"].as_array().ok_or("no packages")?;
-    let mut out = Described::default();
+    let mut out = Contents::default();
     let mut ids = std::collections::BTreeSet::new();
     for p in packages {
         let id = p["SPDXID"].as_str().ok_or("a package without an SPDXID")?;

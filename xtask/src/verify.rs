@@ -18,7 +18,7 @@ use xshell::Shell;
 use crate::crates::{self, Crate};
 use crate::embedded::{self, Listed};
 use crate::package::{self, Docs};
-use crate::sbom::{self, Described};
+use crate::sbom::{self, Contents};
 use crate::toolbox::{self, ARCHES};
 use crate::tools_cache::hex;
 
@@ -303,7 +303,7 @@ fn layout(tarball: &str, a: &ArchRelease) -> Check {
     Check::new(format!("{tarball} layout"), outcome)
 }
 
-fn sbom_document(tarball: &str, a: &ArchRelease) -> Result<Described, String> {
+fn sbom_document(tarball: &str, a: &ArchRelease) -> Result<Contents, String> {
     let beside = format!("{tarball}{}", sbom::SUFFIX);
     let (Some(inside), Some(outside)) = (&a.sbom_inside, &a.sbom_beside) else {
         return Err(format!("{} or {beside} is missing", sbom::IN_TARBALL));
@@ -314,7 +314,7 @@ fn sbom_document(tarball: &str, a: &ArchRelease) -> Result<Described, String> {
     sbom::read(inside).map_err(|why| format!("{beside} cannot be read: {why}"))
 }
 
-fn binary_vs_sbom(a: &ArchRelease, sbom: Option<&Described>) -> Result<String, String> {
+fn binary_vs_sbom(a: &ArchRelease, sbom: Option<&Contents>) -> Result<String, String> {
     let sbom = sbom.ok_or("no SBOM to compare with")?;
     let have = a
         .binary_sha256
@@ -329,7 +329,7 @@ fn binary_vs_sbom(a: &ArchRelease, sbom: Option<&Described>) -> Result<String, S
     }
 }
 
-fn tools_vs_sbom(arch: &str, a: &ArchRelease, sbom: Option<&Described>) -> Result<String, String> {
+fn tools_vs_sbom(arch: &str, a: &ArchRelease, sbom: Option<&Contents>) -> Result<String, String> {
     let sbom = sbom.ok_or("no SBOM to compare with")?;
     let listed = a.listed.as_ref().map_err(Clone::clone)?;
     let embedded: BTreeMap<&str, &str> = listed
@@ -366,7 +366,7 @@ fn tools_vs_sbom(arch: &str, a: &ArchRelease, sbom: Option<&Described>) -> Resul
     }
 }
 
-fn crates_vs_sbom(a: &ArchRelease, sbom: Option<&Described>) -> Result<String, String> {
+fn crates_vs_sbom(a: &ArchRelease, sbom: Option<&Contents>) -> Result<String, String> {
     let sbom = sbom.ok_or("no SBOM to compare with")?;
     let crates = a.checkout_crates.as_ref().map_err(Clone::clone)?;
     let mut problems = Vec::new();
