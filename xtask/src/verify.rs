@@ -580,9 +580,12 @@ fn read_small(dir: &Path, present: &BTreeSet<String>, release: &mut Release) -> 
             )
         })
         .collect();
-    // Each architecture's tarball is unpacked and its binary run on a thread
-    // of its own (the aarch64 one under qemu-user is the slow one).
-    let arches: Vec<(&str, Result<ArchRelease>)> = std::thread::scope(|s| {
+    // Each architecture's tarball is unpacked on a thread of its own, and then
+    // each binary is run on a thread of its own (the aarch64 one under
+    // qemu-user is the slow one). Not both at once: a binary still open for
+    // writing in one thread is inherited by a process another thread forks,
+    // and exec'ing it then fails with ETXTBSY.
+    let arches: Vec<(&str, Result<Unpacked>)> = std::thread::scope(|s| {
         let handles: Vec<_> = ARCHES
             .into_iter()
             .filter(|arch| present.contains(&package::tarball_name(arch)))
@@ -604,23 +607,59 @@ fn read_small(dir: &Path, present: &BTreeSet<String>, release: &mut Release) -> 
             .map(|(arch, h)| (arch, h.join().expect("verify thread panicked")))
             .collect()
     });
+    let mut unpacked = Vec::new();
     for (arch, a) in arches {
-        release.arches.insert(arch.to_string(), a?);
+        unpacked.push((arch, a?));
+    }
+    let ran: Vec<(&str, ArchRelease)> = std::thread::scope(|s| {
+        let handles: Vec<_> = unpacked
+            .into_iter()
+            .map(|(arch, (mut a, exe))| {
+                let handle = s.spawn(move || {
+                    if let Some(exe) = exe {
+                        run_binary(arch, &exe, &mut a);
+                    }
+                    a
+                });
+                (arch, handle)
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|(arch, h)| (arch, h.join().expect("verify thread panicked")))
+            .collect()
+    });
+    for (arch, a) in ran {
+        release.arches.insert(arch.to_string(), a);
     }
     Ok(())
 }
 
-/// One architecture's tarball: its entries, SBOM and binary, which is run.
-/// A damaged tarball is a finding (in `unreadable`), not an error.
+/// Runs a release binary's `--version` and `tools list`, recording both.
+fn run_binary(arch: &str, exe: &Path, a: &mut ArchRelease) {
+    let sh = match Shell::new() {
+        Ok(sh) => sh,
+        Err(e) => {
+            a.version_output = Err(format!("cannot run the {arch} binary: {e}"));
+            return;
+        }
+    };
+    a.version_output = run_text(&sh, arch, exe, &["--version"]);
+    a.listed = embedded::list(&sh, arch, exe).map_err(|e| format!("{e:#}"));
+}
+
+/// A tarball read, and where its binary was written out, if it has one.
+type Unpacked = (ArchRelease, Option<PathBuf>);
+
+/// One architecture's tarball: its entries, its SBOM, and its binary written
+/// out to be run. A damaged tarball is a finding (in `unreadable`), not an error.
 fn read_arch(
     dir: &Path,
     arch: &str,
     sbom_beside: Option<Vec<u8>>,
     checkout_crates: Result<Vec<Crate>, String>,
     work: &Path,
-) -> Result<ArchRelease> {
-    let sh = Shell::new()?;
-    sh.change_dir(crate::project_root());
+) -> Result<Unpacked> {
     let tarball = package::tarball_name(arch);
     const MISSING: &str = "perfspect/perfspect is missing from the tarball";
     let mut a = ArchRelease {
@@ -660,15 +699,13 @@ fn read_arch(
     })();
     if let Err(e) = read {
         a.unreadable = Some(format!("{tarball} cannot be read as a gzipped tar: {e}"));
-        return Ok(a);
+        return Ok((a, None));
     }
     if let Some(binary) = binary {
         a.binary_sha256 = Some(hex(&Sha256::digest(&binary)));
-        let exe = write_executable(work, &binary)?;
-        a.version_output = run_text(&sh, arch, &exe, &["--version"]);
-        a.listed = embedded::list(&sh, arch, &exe).map_err(|e| format!("{e:#}"));
+        return Ok((a, Some(write_executable(work, &binary)?)));
     }
-    Ok(a)
+    Ok((a, None))
 }
 
 fn write_executable(dir: &Path, bytes: &[u8]) -> Result<PathBuf> {
