@@ -115,6 +115,7 @@ impl Default for Release {
 /// Runs every check over `release`.
 pub fn checks(release: &Release) -> Vec<Check> {
     let mut out = vec![files(release), sums(release)];
+    let mut sources_named = BTreeSet::new();
     for arch in ARCHES {
         let tarball = package::tarball_name(arch);
         out.push(md5(release, &tarball));
@@ -127,6 +128,9 @@ pub fn checks(release: &Release) -> Vec<Check> {
         };
         out.push(layout(&tarball, a));
         let described = sbom_document(&tarball, a);
+        if let Ok(d) = &described {
+            sources_named.extend(d.debian_sources.iter().cloned());
+        }
         let ok = described.as_ref().ok();
         out.push(Check::new(
             format!("{tarball} sbom"),
@@ -156,7 +160,7 @@ pub fn checks(release: &Release) -> Vec<Check> {
             manifest_vs_version(release.texts.get("manifest.json"), &a.version_output),
         ));
     }
-    out.push(oss(release));
+    out.push(oss(release, &sources_named));
     out
 }
 
@@ -439,20 +443,15 @@ fn manifest_vs_version(
     }
 }
 
-fn oss(release: &Release) -> Check {
+/// `wanted`: the Debian source packages (and versions) the readable SBOMs name.
+fn oss(release: &Release, wanted: &BTreeSet<(String, String)>) -> Check {
     let outcome = (|| {
         let entries = release.oss_entries.as_ref().map_err(Clone::clone)?;
-        let mut wanted: BTreeSet<(String, String)> = BTreeSet::new();
-        for a in release.arches.values() {
-            if let Some(Ok(d)) = a.sbom_inside.as_ref().map(|s| sbom::read(s)) {
-                wanted.extend(d.debian_sources);
-            }
-        }
         if wanted.is_empty() {
             return Err("no SBOM names a source package to look for".to_string());
         }
         let mut problems = Vec::new();
-        for (source, version) in &wanted {
+        for (source, version) in wanted {
             let dsc = format!("oss_source/{}", toolbox::dsc_name(source, version));
             if !entries.contains(&dsc) {
                 problems.push(format!(

@@ -174,26 +174,16 @@ fn a_binary_that_embeds_other_tools_is_refused_before_packaging() {
     // `verify` sees a tarball whose binary was swapped for one built with
     // another fio (the first build's), its SBOM kept and the checksum files
     // rewritten to match: the binary itself reports what it embeds.
-    let swapped = root.with_extension("swapped-dist");
-    remove_when_passed(&swapped);
-    let _ = std::fs::remove_dir_all(&swapped);
-    run(
-        "cp",
-        &[
-            "-a",
-            root.join("dist").to_str().unwrap(),
-            swapped.to_str().unwrap(),
-        ],
-    );
     let other_binary = std::fs::read(&kept).unwrap();
-    crate::verify::repack(&swapped.join("perfspect.tgz"), |name, content| {
-        Some(if name == "perfspect/perfspect" {
-            other_binary.clone()
-        } else {
-            content
-        })
+    let swapped = crate::verify::damaged_copy(&root.join("dist"), "swapped", |copy| {
+        crate::verify::repack(&copy.join("perfspect.tgz"), |name, content| {
+            Some(if name == "perfspect/perfspect" {
+                other_binary.clone()
+            } else {
+                content
+            })
+        });
     });
-    crate::verify::reseal(&swapped);
     let err = crate::verify::verify_fails(&root, &swapped);
     assert!(
         err.contains(&format!(

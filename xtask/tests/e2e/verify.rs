@@ -9,9 +9,12 @@ use std::path::{Path, PathBuf};
 
 use crate::support::*;
 
-/// A copy of `dist` to damage.
+/// A copy of `<checkout>/dist` to damage.
 fn copy_of(dist: &Path, name: &str) -> PathBuf {
-    let copy = dist.with_file_name(format!("dist-{name}"));
+    // Beside the scratch checkout, not in it: an untracked directory there
+    // would make its next build "-dirty".
+    let root = dist.parent().unwrap();
+    let copy = root.with_extension(format!("dist-{name}"));
     let _ = fs::remove_dir_all(&copy);
     run(
         "cp",
@@ -20,8 +23,17 @@ fn copy_of(dist: &Path, name: &str) -> PathBuf {
     copy
 }
 
+/// A copy of `dist` damaged by `edit`, its checksum files rewritten to match.
+pub fn damaged_copy(dist: &Path, name: &str, edit: impl FnOnce(&Path)) -> PathBuf {
+    let copy = copy_of(dist, name);
+    remove_when_passed(&copy);
+    edit(&copy);
+    reseal(&copy);
+    copy
+}
+
 /// Rewrites the md5 files and SHA256SUMS to match the files as they are now.
-pub fn reseal(dir: &Path) {
+fn reseal(dir: &Path) {
     let mut sums = String::new();
     let mut names: Vec<String> = fs::read_dir(dir)
         .unwrap()
@@ -109,8 +121,6 @@ fn verify_passes_a_fresh_release_and_names_each_kind_of_damage() {
     );
 
     // An SBOM that omits a crate, inside the tarball and beside it.
-    let bad = copy_of(&dist, "crate");
-    remove_when_passed(&bad);
     let drop_crate = |text: Vec<u8>| -> Vec<u8> {
         let mut doc: serde_json::Value = serde_json::from_slice(&text).unwrap();
         doc["packages"]
@@ -119,16 +129,17 @@ fn verify_passes_a_fresh_release_and_names_each_kind_of_damage() {
             .retain(|p| p["name"] != "anyhow");
         (serde_json::to_string_pretty(&doc).unwrap() + "\n").into_bytes()
     };
-    let beside = bad.join("perfspect.tgz.spdx.json");
-    fs::write(&beside, drop_crate(fs::read(&beside).unwrap())).unwrap();
-    repack(&bad.join("perfspect.tgz"), |name, content| {
-        Some(if name == "perfspect/sbom.spdx.json" {
-            drop_crate(content)
-        } else {
-            content
-        })
+    let bad = damaged_copy(&dist, "crate", |bad| {
+        let beside = bad.join("perfspect.tgz.spdx.json");
+        fs::write(&beside, drop_crate(fs::read(&beside).unwrap())).unwrap();
+        repack(&bad.join("perfspect.tgz"), |name, content| {
+            Some(if name == "perfspect/sbom.spdx.json" {
+                drop_crate(content)
+            } else {
+                content
+            })
+        });
     });
-    reseal(&bad);
     let err = verify_fails(&root, &bad);
     assert!(
         err.contains("FAILED  perfspect.tgz crates: the SBOM omits the crate anyhow "),
@@ -138,12 +149,11 @@ fn verify_passes_a_fresh_release_and_names_each_kind_of_damage() {
     assert_eq!(err.matches("FAILED").count(), 1, "{}", tail(&err));
 
     // oss_source.tgz without one statically linked library's source.
-    let bad = copy_of(&dist, "oss");
-    remove_when_passed(&bad);
-    repack(&bad.join("oss_source.tgz"), |name, content| {
-        (!name.starts_with("oss_source/zlib_")).then_some(content)
+    let bad = damaged_copy(&dist, "oss", |bad| {
+        repack(&bad.join("oss_source.tgz"), |name, content| {
+            (!name.starts_with("oss_source/zlib_")).then_some(content)
+        });
     });
-    reseal(&bad);
     let err = verify_fails(&root, &bad);
     assert!(
         err.contains("FAILED  oss_source.tgz: the source of zlib "),
@@ -153,18 +163,17 @@ fn verify_passes_a_fresh_release_and_names_each_kind_of_damage() {
     assert_eq!(err.matches("FAILED").count(), 1, "{}", tail(&err));
 
     // A manifest.json with another commit.
-    let bad = copy_of(&dist, "manifest");
-    remove_when_passed(&bad);
-    let path = bad.join("manifest.json");
-    let mut manifest: serde_json::Value =
-        serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
-    manifest["commit"] = "0badc0de".into();
-    fs::write(
-        &path,
-        serde_json::to_string_pretty(&manifest).unwrap() + "\n",
-    )
-    .unwrap();
-    reseal(&bad);
+    let bad = damaged_copy(&dist, "manifest", |bad| {
+        let path = bad.join("manifest.json");
+        let mut manifest: serde_json::Value =
+            serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+        manifest["commit"] = "0badc0de".into();
+        fs::write(
+            &path,
+            serde_json::to_string_pretty(&manifest).unwrap() + "\n",
+        )
+        .unwrap();
+    });
     let err = verify_fails(&root, &bad);
     assert!(
         err.contains("FAILED  perfspect.tgz manifest.json: manifest.json says "),
