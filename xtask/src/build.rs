@@ -69,6 +69,7 @@ fn vendor(sh: &Shell) -> Result<()> {
 pub fn container_run(
     builder_id: &str,
     tools_digest: &str,
+    tool_packages: &str,
     version_string: &str,
     epoch: u64,
     user: &str,
@@ -120,6 +121,7 @@ pub fn container_run(
         env: vec![
             ("PERFSPECT_VERSION".into(), version_string.into()),
             ("PERFSPECT_TOOLS_DIGEST".into(), tools_digest.into()),
+            ("PERFSPECT_TOOLS_SOURCES".into(), tool_packages.into()),
             ("SOURCE_DATE_EPOCH".into(), epoch.to_string()),
             ("CARGO_TARGET_DIR".into(), "/target".into()),
             ("CARGO_HOME".into(), "/tmp/cargo".into()),
@@ -136,6 +138,7 @@ pub fn run(
     sh: &Shell,
     builder_id: &str,
     tools_digest: &str,
+    tool_packages: &str,
     version_string: &str,
     epoch: u64,
 ) -> Result<(Binaries, String)> {
@@ -146,6 +149,7 @@ pub fn run(
     let run = container_run(
         builder_id,
         tools_digest,
+        tool_packages,
         version_string,
         epoch,
         &format!("{}:{}", uid.trim(), gid.trim()),
@@ -171,6 +175,7 @@ mod tests {
         let args = container_run(
             "sha256:b1d",
             "perfspect-tools:feed",
+            "perf=linux 6.1.176-1",
             "3.0.0_2026-11-24_1a2b3c4d",
             42,
             "1000:1000",
@@ -188,6 +193,7 @@ mod tests {
         assert!(args.contains(&"--env=PERFSPECT_VERSION=3.0.0_2026-11-24_1a2b3c4d".to_string()));
         assert!(args.contains(&"--env=SOURCE_DATE_EPOCH=42".to_string()));
         assert!(args.contains(&"--env=PERFSPECT_TOOLS_DIGEST=perfspect-tools:feed".to_string()));
+        assert!(args.contains(&"--env=PERFSPECT_TOOLS_SOURCES=perf=linux 6.1.176-1".to_string()));
         assert!(
             args.iter().any(|a| a.ends_with("target=/src,readonly")),
             "{line}"

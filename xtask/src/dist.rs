@@ -8,7 +8,9 @@ use xshell::Shell;
 
 use crate::package::{self, Docs};
 use crate::staging::Staging;
-use crate::{build, builder, embedded, flags, git, lock, preflight, sbom, stage, tools, verify};
+use crate::{
+    build, builder, embedded, flags, git, lock, preflight, sbom, stage, toolbox, tools, verify,
+};
 
 impl flags::Dist {
     pub fn run(self, sh: &Shell) -> Result<()> {
@@ -32,6 +34,7 @@ impl flags::Dist {
                 sh,
                 &builder_id,
                 &tools_image.tag,
+                &toolbox::packages(&manifest.versions)?,
                 &version_string,
                 commit.epoch,
             )

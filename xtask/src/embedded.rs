@@ -157,7 +157,6 @@ mod tests {
 
     fn manifest() -> Manifest {
         Manifest {
-            key: "k".into(),
             files: [
                 ("bin/x86_64/fio", "f1"),
                 ("bin/x86_64/perf", "p1"),
@@ -168,7 +167,7 @@ mod tests {
             .into_iter()
             .map(|(a, b)| (a.to_string(), b.to_string()))
             .collect(),
-            versions: Default::default(),
+            ..Manifest::default()
         }
     }
 

@@ -50,15 +50,7 @@ pub fn docker_output(data: &[u8]) {
 /// `perfspect tools list --format json`, as the check stage reads it.
 pub fn tool_list(data: &[u8]) {
     if let Ok(listed) = embedded::parse_list(&String::from_utf8_lossy(data)) {
-        let _ = embedded::compare(
-            "x86_64",
-            &listed,
-            &tools_cache::Manifest {
-                key: String::new(),
-                files: Default::default(),
-                versions: Default::default(),
-            },
-        );
+        let _ = embedded::compare("x86_64", &listed, &tools_cache::Manifest::default());
     }
 }
 

@@ -320,32 +320,37 @@ pub fn embedded(
     cache_dir: &std::path::Path,
     arch: &str,
 ) -> Result<Vec<Embedded>> {
-    toolbox::TOOLS
-        .iter()
-        .map(|tool| {
-            let bin = format!("bin/{arch}/{}", tool.name);
-            let linked = toolbox::linked_path(arch, tool.name);
+    let mut embedded = Vec::new();
+    for tool in toolbox::tools_for(arch) {
+        let version = manifest
+            .versions
+            .get(tool.source.pin)
+            .with_context(|| format!("tools-cache/ records no {}", tool.source.pin))?;
+        let linked = toolbox::linked_path(arch, tool.name);
+        let text = std::fs::read_to_string(cache_dir.join(&linked))
+            .with_context(|| format!("reading tools-cache/{linked}"))?;
+        let files = toolbox::parse_linked(&text)
+            .map_err(|why| anyhow::anyhow!("tools-cache/{linked}: {why}"))?;
+        for (i, file) in tool.files().enumerate() {
+            let bin = format!("bin/{arch}/{file}");
             let sha256 = manifest
-                .files
-                .get(&bin)
+                .sha256(&bin)
                 .with_context(|| format!("tools-cache/ has no {bin}"))?;
-            let version = manifest
-                .versions
-                .get(tool.pin)
-                .with_context(|| format!("tools-cache/ records no {}", tool.pin))?;
-            let text = std::fs::read_to_string(cache_dir.join(&linked))
-                .with_context(|| format!("reading tools-cache/{linked}"))?;
-            let files = toolbox::parse_linked(&text)
-                .map_err(|why| anyhow::anyhow!("tools-cache/{linked}: {why}"))?;
-            Ok(Embedded {
-                name: tool.name.to_string(),
-                source: tool.source.to_string(),
+            embedded.push(Embedded {
+                name: file.to_string(),
+                source: tool.source.name.to_string(),
                 source_version: version.clone(),
-                sha256: sha256.clone(),
-                libraries: toolbox::libraries(&files),
-            })
-        })
-        .collect()
+                sha256: sha256.to_string(),
+                // Data files (pci.ids) are not linked.
+                libraries: if i == 0 {
+                    toolbox::libraries(&files)
+                } else {
+                    Vec::new()
+                },
+            });
+        }
+    }
+    Ok(embedded)
 }
 
 fn relationship(from: &str, kind: &str, to: &str) -> Value {

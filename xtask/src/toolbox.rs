@@ -1,36 +1,175 @@
 //! What the bundled tools are made of, in one place: each tool's Debian source
 //! package and pin, the licence of every Debian source package a release may
-//! contain, and the lists of what each tool's link used (written by
-//! tools/linked-libraries.sh in the tools build, kept in tools-cache/).
+//! contain, and the lists of what each tool's link used (written by the links
+//! stage of the tools build, tools/links.Dockerfile, kept in tools-cache/).
 
 use std::collections::BTreeMap;
 
 use anyhow::{Result, bail};
 
-/// A tool perfspect embeds.
+/// A Debian source package tools are built from. Its recipe holds a stage
+/// `<name>-source` that fetches it at the pinned version, unpacks it in
+/// /src/<name> and puts its files and licence texts in /oss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Source {
+    pub name: &'static str,
+    /// The tools/versions.env key pinning its version.
+    pub pin: &'static str,
+    /// The file under tools/ with its `<name>-source` stage.
+    pub recipe: &'static str,
+}
+
+/// A tool perfspect embeds: its recipe (tools/<name>.Dockerfile) builds a
+/// stage `<name>-<arch>` per architecture, leaving the stripped static binary
+/// in /out/<name>, its link map in /out/<name>.ldmap and any data files it
+/// ships with in /out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tool {
     pub name: &'static str,
-    /// The Debian source package it is built from.
-    pub source: &'static str,
-    /// The tools/versions.env key pinning that source's version.
-    pub pin: &'static str,
+    pub source: &'static Source,
+    pub arches: &'static [&'static str],
+    /// Data files shipped beside the binary (lspci's pci.ids).
+    pub data: &'static [&'static str],
+    /// The arguments of its smoke command, and what its output starts with.
+    pub smoke: (&'static [&'static str], &'static str),
+    /// What perfspect uses it for (README's toolbox table).
+    pub purpose: &'static str,
 }
 
-pub const TOOLS: [Tool; 2] = [
+impl Tool {
+    pub fn recipe(&self) -> String {
+        format!("{}.Dockerfile", self.name)
+    }
+
+    /// The files of this tool for `arch`: the binary, then its data files.
+    pub fn files(&self) -> impl Iterator<Item = &'static str> {
+        std::iter::once(self.name).chain(self.data.iter().copied())
+    }
+
+    pub fn builds_for(&self, arch: &str) -> bool {
+        self.arches.contains(&arch)
+    }
+}
+
+const fn source(name: &'static str, pin: &'static str, recipe: &'static str) -> Source {
+    Source { name, pin, recipe }
+}
+
+pub const LINUX: Source = source("linux", "LINUX_VERSION", "linux.Dockerfile");
+pub const SOURCES: [Source; 6] = [
+    LINUX,
+    source("fio", "FIO_VERSION", "fio.Dockerfile"),
+    source("pciutils", "PCIUTILS_VERSION", "lspci.Dockerfile"),
+    source("ethtool", "ETHTOOL_VERSION", "ethtool.Dockerfile"),
+    source("ipmitool", "IPMITOOL_VERSION", "ipmitool.Dockerfile"),
+    source(
+        "smartmontools",
+        "SMARTMONTOOLS_VERSION",
+        "smartctl.Dockerfile",
+    ),
+];
+
+const BOTH: &[&str] = &["x86_64", "aarch64"];
+const X86_64: &[&str] = &["x86_64"];
+
+pub const TOOLS: [Tool; 8] = [
     Tool {
         name: "perf",
-        source: "linux",
-        pin: "LINUX_VERSION",
+        source: &LINUX,
+        arches: BOTH,
+        data: &[],
+        smoke: (&["--version"], "perf version "),
+        purpose: "metrics (PMU counters), flame graphs (sampling)",
+    },
+    Tool {
+        name: "turbostat",
+        source: &LINUX,
+        arches: X86_64,
+        data: &[],
+        smoke: (&["--version"], "turbostat version "),
+        purpose: "telemetry: C-state residency, package power, frequency",
+    },
+    Tool {
+        name: "intel-speed-select",
+        source: &LINUX,
+        arches: X86_64,
+        data: &[],
+        // Without the Speed Select driver it prints its banner and the
+        // driver's absence, and exits 0.
+        smoke: (&["--version"], "Intel(R) Speed Select Technology"),
+        purpose: "report: Intel Speed Select Technology levels",
     },
     Tool {
         name: "fio",
-        source: "fio",
-        pin: "FIO_VERSION",
+        source: &SOURCES[1],
+        arches: BOTH,
+        data: &[],
+        smoke: (&["--version"], "fio-"),
+        purpose: "benchmark: storage",
+    },
+    Tool {
+        name: "lspci",
+        source: &SOURCES[2],
+        arches: BOTH,
+        data: &["pci.ids"],
+        smoke: (&["--version"], "lspci version "),
+        purpose: "report: PCI devices by name",
+    },
+    Tool {
+        name: "ethtool",
+        source: &SOURCES[3],
+        arches: BOTH,
+        data: &[],
+        smoke: (&["--version"], "ethtool version "),
+        purpose: "report: NIC driver, firmware, link settings",
+    },
+    Tool {
+        name: "ipmitool",
+        source: &SOURCES[4],
+        arches: BOTH,
+        data: &[],
+        smoke: (&["-V"], "ipmitool version "),
+        purpose: "report: BMC sensors, event log",
+    },
+    Tool {
+        name: "smartctl",
+        source: &SOURCES[5],
+        arches: BOTH,
+        data: &[],
+        smoke: (&["--version"], "smartctl "),
+        purpose: "report: disk health and model",
     },
 ];
 
 pub const ARCHES: [&str; 2] = ["x86_64", "aarch64"];
+
+/// The tools built for `arch`, in table order.
+pub fn tools_for(arch: &str) -> impl Iterator<Item = &'static Tool> + '_ {
+    TOOLS.iter().filter(move |t| t.builds_for(arch))
+}
+
+/// What each embedded file is built from, as perfspect's build.rs reads it
+/// (PERFSPECT_TOOLS_SOURCES): `name=source version` joined by `;`, every
+/// file of every architecture.
+pub fn packages(versions: &BTreeMap<String, String>) -> Result<String> {
+    let mut entries = Vec::new();
+    for tool in &TOOLS {
+        let Some(version) = versions.get(tool.source.pin) else {
+            bail!(
+                "tools-cache/ records no {}: rebuild it with `cargo tools`",
+                tool.source.pin
+            );
+        };
+        for file in tool.files() {
+            entries.push(format!("{file}={} {version}", tool.source.name));
+        }
+    }
+    Ok(entries.join(";"))
+}
+
+pub fn tool(name: &str) -> Option<&'static Tool> {
+    TOOLS.iter().find(|t| t.name == name)
+}
 
 /// The licence, as an SPDX expression, of each Debian source package a tool
 /// is built from or statically links, read from its debian/copyright (the
@@ -44,11 +183,16 @@ pub const LICENCES: &[(&str, &str)] = &[
     ("glibc", "LGPL-2.1-or-later"),
     ("libaio", "LGPL-2.1-or-later"),
     ("libcap2", "BSD-3-Clause OR GPL-2.0-only"),
+    ("ethtool", "GPL-2.0-only"),
+    ("ipmitool", "BSD-3-Clause"),
     ("libiberty", "LGPL-2.1-or-later"),
+    ("libnl3", "LGPL-2.1-only"),
     ("libunwind", "MIT"),
     ("libzstd", "BSD-3-Clause OR GPL-2.0-only"),
     ("linux", "GPL-2.0-only"),
     ("numactl", "LGPL-2.1-only"),
+    ("pciutils", "GPL-2.0-or-later"),
+    ("smartmontools", "GPL-2.0-or-later"),
     ("xz-utils", "LicenseRef-public-domain"),
     ("zlib", "Zlib"),
 ];
@@ -83,7 +227,7 @@ pub struct LinkedFile {
     pub source_version: String,
 }
 
-/// Reads a list linked-libraries.sh wrote: five tab-separated fields a line.
+/// Reads a list the links stage wrote: five tab-separated fields a line.
 pub fn parse_linked(text: &str) -> Result<Vec<LinkedFile>, String> {
     text.lines()
         .filter(|l| !l.is_empty())
@@ -199,8 +343,8 @@ mod tests {
 
     #[test]
     fn every_tool_source_has_a_licence_and_unknown_ones_are_refused() {
-        for tool in TOOLS {
-            licence(tool.source).unwrap();
+        for source in SOURCES {
+            licence(source.name).unwrap();
         }
         let err = licence("slang2").unwrap_err().to_string();
         assert!(

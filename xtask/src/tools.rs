@@ -1,8 +1,12 @@
-//! Stage 2, tools: tools-cache/ verified (or rebuilt from source and
-//! extracted into it), and an image made from exactly that cache, named by
-//! its content and tagged `perfspect-tools:v1` for people.
+//! Stage 2, tools: tools-cache/ verified tool by tool; the tools that miss
+//! built from source in one BuildKit run (their stages side by side), the
+//! sources that changed fetched again, and the cache rewritten from what was
+//! kept and what was built; then an image made from exactly that cache, named
+//! by its content and tagged `perfspect-tools:v1` for people.
 
+use std::collections::BTreeSet;
 use std::fs;
+use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use xshell::Shell;
@@ -11,9 +15,11 @@ use sha2::{Digest, Sha256};
 
 use crate::docker::{self, BuildCommand, ImageBuild, TOOLS_IMAGE, TOOLS_KEY_LABEL, TOOLS_REPO};
 use crate::flags::{self, BuildSettings};
+use crate::recipe::{self, Recipes};
 use crate::staging::Staging;
-use crate::tools_cache::{self, Manifest, Miss, Pins, Verdict};
-use crate::{lock, preflight, stage};
+use crate::toolbox::{self, SOURCES, Source, TOOLS, Tool};
+use crate::tools_cache::{self, Manifest, Miss, Unit, Verdict};
+use crate::{lock, oss, preflight, stage};
 
 impl flags::Tools {
     pub fn run(self, sh: &Shell) -> Result<()> {
@@ -31,39 +37,58 @@ pub enum Plan {
     ReuseImage,
     /// The cache is valid: make the image from it (a `FROM scratch` copy).
     ImageFromCache,
-    /// Compile from source, then refresh tools-cache/.
-    BuildFromSource {
-        why: Miss,
+    /// Build the tools that miss and fetch the sources that miss, then
+    /// rewrite tools-cache/ with them and everything kept.
+    Rebuild {
+        tools: Vec<(&'static Tool, Miss)>,
+        sources: Vec<(&'static Source, Miss)>,
         builder: BuildCommand,
         no_layer_cache: bool,
     },
 }
 
+/// `libraries_reused`: the libraries' part of oss_source.tgz is the one the
+/// cached link lists call for (judged only when every tool is reused).
 pub fn plan(
     verdict: &Verdict,
+    libraries_reused: bool,
     image_key: Option<&str>,
     key: &str,
     settings: &BuildSettings,
 ) -> Plan {
-    let forced = settings.no_cache;
     let builder = if settings.github_actions {
         BuildCommand::Buildx(settings.buildx_cache.clone())
     } else {
         BuildCommand::Plain
     };
-    match verdict {
-        _ if forced => Plan::BuildFromSource {
-            why: Miss::Forced,
+    if settings.no_cache {
+        return Plan::Rebuild {
+            tools: TOOLS.iter().map(|t| (t, Miss::Forced)).collect(),
+            sources: SOURCES.iter().map(|s| (s, Miss::Forced)).collect(),
             builder,
             no_layer_cache: true,
-        },
-        Verdict::Hit(_) if image_key == Some(key) => Plan::ReuseImage,
-        Verdict::Hit(_) => Plan::ImageFromCache,
-        Verdict::Miss(why) => Plan::BuildFromSource {
-            why: why.clone(),
-            builder,
-            no_layer_cache: false,
-        },
+        };
+    }
+    if verdict.all_reused() && libraries_reused {
+        return if image_key == Some(key) {
+            Plan::ReuseImage
+        } else {
+            Plan::ImageFromCache
+        };
+    }
+    Plan::Rebuild {
+        tools: verdict
+            .tools
+            .iter()
+            .filter_map(|(n, why)| Some((toolbox::tool(n)?, why.clone())))
+            .collect(),
+        sources: verdict
+            .sources
+            .iter()
+            .filter_map(|(n, why)| Some((SOURCES.iter().find(|s| s.name == n)?, why.clone())))
+            .collect(),
+        builder,
+        no_layer_cache: false,
     }
 }
 
@@ -76,7 +101,7 @@ pub struct ToolsImage {
 }
 
 /// What the tools image made from a cache holds: the manifest (every file's
-/// sha256, the tools/ key, the pins) and the Dockerfile that copies it.
+/// sha256, each tool's key, the pins) and the Dockerfile that copies it.
 pub fn content_key(manifest: &Manifest, cache_dockerfile: &[u8]) -> String {
     let mut h = Sha256::new();
     for part in [manifest.render().as_bytes(), cache_dockerfile] {
@@ -90,96 +115,377 @@ pub fn content_key(manifest: &Manifest, cache_dockerfile: &[u8]) -> String {
 /// made from exactly that cache exists; tags it perfspect-tools:v1 too.
 /// Returns the cache manifest and the image, and the outcome for the log.
 pub fn ensure(sh: &Shell, settings: &BuildSettings) -> Result<((Manifest, ToolsImage), String)> {
-    let tree = tools_cache::read_tree(&crate::tools_dir()).context("reading tools/")?;
-    let key = tools_cache::key(&tree);
+    let recipes = Recipes::new(
+        tools_cache::read_tree(&crate::tools_dir()).context("reading tools/")?,
+        &settings.base.base_image,
+    )?;
+    let expected = recipes.expected()?;
     let cache_dockerfile = fs::read(crate::tools_dir().join("cache.Dockerfile"))
         .context("reading tools/cache.Dockerfile")?;
-    let verdict = if settings.no_cache {
-        Verdict::Miss(Miss::Forced)
-    } else {
-        tools_cache::verdict(&tools_cache::observe(&crate::tools_cache_dir())?, &key)
+    let cache = crate::tools_cache_dir();
+    let verdict = tools_cache::verdict(&tools_cache::observe(&cache)?, &expected);
+    let libraries_reused = match (&verdict.manifest, verdict.all_reused()) {
+        (Some(manifest), true) => {
+            let list = recipe::library_list(&linked_lists(&cache)?);
+            manifest.libraries.key == recipes.libraries_key(&list)?
+        }
+        _ => false,
     };
-    if let (true, Verdict::Miss(why)) = (settings.ci_cache_restored, &verdict) {
-        eprintln!("warning: TOOLS_CACHE_HIT=true but the restored cache is not usable: {why}");
+    let hit = verdict.all_reused() && libraries_reused;
+    if let (true, false) = (settings.ci_cache_restored, hit) {
+        eprintln!(
+            "warning: TOOLS_CACHE_HIT=true but the restored cache is not wholly usable: the tools that miss are rebuilt"
+        );
     }
     // On a hit, the image named by the cache's content, if one exists.
-    let (content, existing) = match &verdict {
-        Verdict::Hit(manifest) => {
+    let (content, existing) = match (&verdict.manifest, hit) {
+        (Some(manifest), true) => {
             let content = content_key(manifest, &cache_dockerfile);
             let tag = docker::content_tag(TOOLS_REPO, &content);
             let existing = docker::image_id_and_label(sh, &tag, TOOLS_KEY_LABEL);
             (content, existing)
         }
-        Verdict::Miss(_) => (String::new(), None),
+        _ => (String::new(), None),
     };
     let image_key = existing.as_ref().and_then(|(_, label)| label.as_deref());
-    let (manifest, outcome) = match (plan(&verdict, image_key, &content, settings), verdict) {
-        (Plan::ReuseImage, Verdict::Hit(manifest)) => {
+    let manifest = verdict.manifest.clone();
+    let (manifest, outcome) = match plan(&verdict, libraries_reused, image_key, &content, settings)
+    {
+        Plan::ReuseImage => {
             let (id, _) = existing.expect("reuse is planned only for an existing image");
             docker::tag(sh, &id, TOOLS_IMAGE)?;
             let tag = docker::content_tag(TOOLS_REPO, &content);
-            let outcome = format!("cache hit: {TOOLS_IMAGE} is already built from it");
+            let outcome = format!(
+                "cache hit ({} tools): {TOOLS_IMAGE} is already built from it",
+                TOOLS.len()
+            );
+            let manifest = manifest.expect("a hit has a manifest");
             return Ok(((manifest, ToolsImage { id, tag }), outcome));
         }
-        (Plan::ImageFromCache, Verdict::Hit(manifest)) => (
-            manifest,
-            format!("cache hit: {TOOLS_IMAGE} made from tools-cache/"),
+        Plan::ImageFromCache => (
+            manifest.expect("a hit has a manifest"),
+            format!(
+                "cache hit ({} tools): {TOOLS_IMAGE} made from tools-cache/",
+                TOOLS.len()
+            ),
         ),
-        (
-            Plan::BuildFromSource {
-                why,
+        Plan::Rebuild {
+            tools,
+            sources,
+            builder,
+            no_layer_cache,
+        } => rebuild(
+            sh,
+            settings,
+            &recipes,
+            &verdict,
+            Rebuild {
+                tools,
+                sources,
                 builder,
                 no_layer_cache,
             },
-            _,
-        ) => {
-            eprintln!("tools cache miss: {why}; building the tools from source");
-            preflight::docker_space(
-                sh,
-                preflight::MIN_FREE_DOCKER_TOOLS_BUILD,
-                " to compile the tools",
-            )?;
-            let pins = pins(&tree)?;
-            let id = build_from_source(sh, settings, &key, &pins, builder, no_layer_cache)?;
-            let manifest = refresh_cache(sh, &id, &key, &pins)?;
-            (
-                manifest,
-                format!("built from source ({why}); tools-cache/ refreshed"),
-            )
-        }
-        (plan, verdict) => unreachable!("plan {plan:?} does not follow from {verdict:?}"),
+        )?,
     };
     let image = image_from_cache(sh, &manifest, &cache_dockerfile)?;
     Ok(((manifest, image), outcome))
 }
 
-/// Compiles the tools from source; returns the image's id. Tagged by its
-/// inputs (tools/ and the base image), so a run building other tools on the
-/// same engine never moves the tag.
-fn build_from_source(
-    sh: &Shell,
-    settings: &BuildSettings,
-    key: &str,
-    pins: &Pins,
+struct Rebuild {
+    tools: Vec<(&'static Tool, Miss)>,
+    sources: Vec<(&'static Source, Miss)>,
     builder: BuildCommand,
     no_layer_cache: bool,
-) -> Result<String> {
-    let mut build_args = vec![("BASE_IMAGE".to_string(), settings.base.base_image.clone())];
-    build_args.extend(pins.iter().cloned());
+}
+
+/// Builds what misses, then writes the new cache in a staging directory from
+/// the tools and source parts kept and those just built, checks it is a valid
+/// cache, and only then puts it in place of tools-cache/.
+fn rebuild(
+    sh: &Shell,
+    settings: &BuildSettings,
+    recipes: &Recipes,
+    verdict: &Verdict,
+    plan: Rebuild,
+) -> Result<(Manifest, String)> {
+    let cache = crate::tools_cache_dir();
+    let old = verdict.manifest.as_ref();
+    for (tool, why) in &plan.tools {
+        eprintln!("tools: {}: rebuilding from source: {why}", tool.name);
+    }
+    for (source, why) in &plan.sources {
+        eprintln!("tools: {} source package: fetching: {why}", source.name);
+    }
+    for extra in &verdict.extras {
+        eprintln!("tools: tools-cache/{extra} belongs to no tool: dropped");
+    }
+    let kept: Vec<&Tool> = TOOLS
+        .iter()
+        .filter(|t| plan.tools.iter().all(|(r, _)| r.name != t.name))
+        .collect();
+    if !kept.is_empty() {
+        let names: Vec<&str> = kept.iter().map(|t| t.name).collect();
+        eprintln!("tools: reused from tools-cache/: {}", names.join(", "));
+    }
+
+    // Everything built this run lands here first.
+    let built = Staging::fresh("tools-build")?;
+    let tools: Vec<&'static Tool> = plan.tools.iter().map(|(t, _)| *t).collect();
+    let sources: Vec<&'static Source> = plan.sources.iter().map(|(s, _)| *s).collect();
+    if !tools.is_empty() || !sources.is_empty() {
+        let dockerfile = recipes.dockerfile(&tools, &sources)?;
+        let mut paths = Vec::new();
+        if !tools.is_empty() {
+            paths.extend(["/bin", "/linked"]);
+        }
+        if !sources.is_empty() {
+            paths.push("/oss");
+        }
+        build_and_copy(
+            sh,
+            settings,
+            &plan,
+            &dockerfile,
+            recipes.build_args(),
+            &paths,
+            built.path(),
+            "tools-source",
+        )?;
+    }
+
+    let staging = Staging::fresh("tools-cache")?;
+    let dir = staging.path();
+    let mut manifest = Manifest {
+        versions: recipes.pins.iter().cloned().collect(),
+        ..Manifest::default()
+    };
+    let expected = recipes.expected()?;
+    for (name, unit) in &expected.tools {
+        let from = if tools.iter().any(|t| t.name == name) {
+            built.path()
+        } else {
+            &cache
+        };
+        for path in &unit.paths {
+            place(&from.join(path), &dir.join(path))
+                .with_context(|| format!("the tools built lack {path}"))?;
+        }
+        manifest.tools.insert(name.clone(), unit.clone());
+    }
+
+    // oss_source.tgz: kept whole when no part of it changes.
+    let list = recipe::library_list(&linked_lists(dir)?);
+    let libraries_key = recipes.libraries_key(&list)?;
+    let libraries_kept = !settings.no_cache
+        && verdict.oss.is_ok()
+        && old.is_some_and(|m| m.libraries.key == libraries_key);
+    let mut oss_note = Vec::new();
+    if libraries_kept && sources.is_empty() {
+        let old = old.expect("kept libraries imply a manifest");
+        for name in [tools_cache::OSS, tools_cache::OSS_MD5] {
+            place(&cache.join(name), &dir.join(name))?;
+        }
+        manifest.sources = old.sources.clone();
+        manifest.libraries = old.libraries.clone();
+    } else {
+        if !libraries_kept {
+            eprintln!(
+                "tools: the linked libraries' sources: fetching (their list or recipe changed, or oss_source.tgz is not intact)"
+            );
+            let dockerfile = recipes.libraries_dockerfile()?;
+            let mut args = recipes.build_args();
+            args.push(("LIBRARIES".into(), list.clone()));
+            build_and_copy(
+                sh,
+                settings,
+                &plan,
+                &dockerfile,
+                args,
+                &["/oss"],
+                &built.path().join("libraries"),
+                "tools-libraries",
+            )?;
+            oss_note.push("libraries".to_string());
+        }
+        let mut files = oss::Files::new();
+        let mut wanted = BTreeSet::new();
+        for source in SOURCES {
+            if let (false, Some(old)) = (sources.contains(&&source), old) {
+                let unit = old
+                    .sources
+                    .get(source.name)
+                    .context("a kept source has a record")?;
+                wanted.extend(unit.paths.iter().cloned());
+                manifest.sources.insert(source.name.into(), unit.clone());
+            }
+        }
+        if libraries_kept {
+            let unit = &old.expect("kept libraries imply a manifest").libraries;
+            wanted.extend(unit.paths.iter().cloned());
+            manifest.libraries = unit.clone();
+        }
+        if !wanted.is_empty() {
+            let kept = oss::read(&cache.join(tools_cache::OSS), &wanted)?;
+            oss::merge(&mut files, "the parts kept", kept)?;
+        }
+        for source in &sources {
+            let part = read_part(&built.path().join("oss").join(source.name))?;
+            manifest.sources.insert(
+                source.name.into(),
+                Unit {
+                    key: recipes.source_key(source)?,
+                    paths: part.keys().cloned().collect(),
+                },
+            );
+            oss::merge(&mut files, source.name, part)?;
+            oss_note.push(source.name.to_string());
+        }
+        if !libraries_kept {
+            let part = read_part(&built.path().join("libraries/oss/libraries"))?;
+            manifest.libraries = Unit {
+                key: libraries_key.clone(),
+                paths: part.keys().cloned().collect(),
+            };
+            oss::merge(&mut files, "the libraries", part)?;
+        }
+        let archive = oss::archive(&files)?;
+        fs::write(
+            dir.join(tools_cache::OSS_MD5),
+            crate::package::md5_line(&archive, tools_cache::OSS),
+        )?;
+        fs::write(dir.join(tools_cache::OSS), archive)?;
+    }
+    let mut all: Vec<String> = manifest
+        .tools
+        .values()
+        .flat_map(|u| u.paths.clone())
+        .collect();
+    all.extend([
+        tools_cache::OSS.to_string(),
+        tools_cache::OSS_MD5.to_string(),
+    ]);
+    manifest.files = tools_cache::hash_files(dir, &all)?;
+    fs::write(dir.join(tools_cache::MANIFEST), manifest.render())?;
+
+    // The new cache must pass the same verdict as any other before use.
+    let check = tools_cache::verdict(&tools_cache::observe(dir)?, &expected);
+    if !check.all_reused()
+        || check.manifest.as_ref().map(|m| &m.libraries.key) != Some(&libraries_key)
+    {
+        bail!(
+            "the tools built from source do not form a valid cache ({:?}): rebuild with `cargo tools --no-cache`",
+            (check.tools, check.sources, check.oss, check.extras)
+        );
+    }
+    staging.replace(&cache)?;
+    let rebuilt: Vec<&str> = tools.iter().map(|t| t.name).collect();
+    let outcome = format!(
+        "built from source: {}; reused: {}; oss_source.tgz: {}; tools-cache/ refreshed",
+        if rebuilt.is_empty() {
+            "none".to_string()
+        } else {
+            rebuilt.join(", ")
+        },
+        if kept.is_empty() {
+            "none".to_string()
+        } else {
+            kept.iter().map(|t| t.name).collect::<Vec<_>>().join(", ")
+        },
+        if oss_note.is_empty() {
+            "kept".to_string()
+        } else {
+            format!("{} fetched", oss_note.join(", "))
+        }
+    );
+    Ok((manifest, outcome))
+}
+
+/// One BuildKit run of a generated Dockerfile (context tools/), its outputs
+/// copied into `dest`.
+#[allow(clippy::too_many_arguments)]
+fn build_and_copy(
+    sh: &Shell,
+    settings: &BuildSettings,
+    plan: &Rebuild,
+    dockerfile: &str,
+    mut build_args: Vec<(String, String)>,
+    paths: &[&str],
+    dest: &Path,
+    what: &str,
+) -> Result<()> {
+    preflight::docker_space(
+        sh,
+        preflight::MIN_FREE_DOCKER_TOOLS_BUILD,
+        " to compile the tools",
+    )?;
     build_args.extend(settings.mirror_args());
-    docker::build_image(
+    let key = tools_cache::key(&[
+        ("dockerfile", dockerfile.as_bytes()),
+        ("args", format!("{build_args:?}").as_bytes()),
+    ]);
+    let file = crate::staging_dir().join(format!("{what}.{}.Dockerfile", std::process::id()));
+    fs::write(&file, dockerfile).with_context(|| format!("writing {}", file.display()))?;
+    let built = docker::build_image(
         sh,
         &ImageBuild {
-            builder,
-            dockerfile: crate::tools_dir().join("build.Dockerfile"),
+            builder: plan.builder.clone(),
+            dockerfile: file.clone(),
             context: crate::tools_dir(),
             tag: docker::content_tag(TOOLS_REPO, &format!("src-{key}")),
             build_args,
-            labels: vec![(TOOLS_KEY_LABEL.to_string(), key.to_string())],
-            no_cache: no_layer_cache,
-            iidfile: docker::iidfile("tools-source"),
+            labels: vec![(TOOLS_KEY_LABEL.to_string(), key.clone())],
+            no_cache: plan.no_layer_cache,
+            iidfile: docker::iidfile(what),
         },
-    )
+    );
+    let _ = fs::remove_file(&file);
+    let id = built?;
+    let name = format!(
+        "perfspect-extract-{}-{}",
+        crate::checkout_id(),
+        std::process::id()
+    );
+    docker::copy_from_image(sh, &id, &name, &crate::checkout_id(), paths, dest)
+}
+
+/// Every tool's link lists in a cache laid out directory `dir`.
+fn linked_lists(dir: &Path) -> Result<Vec<toolbox::LinkedFile>> {
+    let mut all = Vec::new();
+    for tool in &TOOLS {
+        for arch in toolbox::ARCHES.iter().filter(|a| tool.builds_for(a)) {
+            let path = toolbox::linked_path(arch, tool.name);
+            let text = fs::read_to_string(dir.join(&path))
+                .with_context(|| format!("reading {}", dir.join(&path).display()))?;
+            all.extend(
+                toolbox::parse_linked(&text)
+                    .map_err(|why| anyhow::anyhow!("{}: {why}", dir.join(&path).display()))?,
+            );
+        }
+    }
+    Ok(all)
+}
+
+/// The files of one part of oss_source.tgz as the build left them.
+fn read_part(dir: &Path) -> Result<oss::Files> {
+    let files: oss::Files = tools_cache::read_tree(dir)
+        .with_context(|| format!("the tools build left no {}", dir.display()))?
+        .into_iter()
+        .collect();
+    if files.is_empty() {
+        bail!("the tools build left {} empty", dir.display());
+    }
+    Ok(files)
+}
+
+/// Puts `from` at `to`: a hard link when both are on one filesystem, else a copy.
+fn place(from: &Path, to: &Path) -> Result<()> {
+    if let Some(parent) = to.parent() {
+        fs::create_dir_all(parent)?;
+    }
+    if fs::hard_link(from, to).is_err() {
+        fs::copy(from, to).with_context(|| format!("copying {}", from.display()))?;
+    }
+    Ok(())
 }
 
 /// The image the rest of the run uses, always made from the verified cache
@@ -208,82 +514,75 @@ fn image_from_cache(
     Ok(ToolsImage { id, tag })
 }
 
-fn pins(tree: &[(String, Vec<u8>)]) -> Result<Pins> {
-    let (_, text) = tree
-        .iter()
-        .find(|(p, _)| p == "versions.env")
-        .context("tools/versions.env is missing: it pins the tool source versions")?;
-    tools_cache::parse_pins(std::str::from_utf8(text).context("tools/versions.env is not UTF-8")?)
-}
-
-/// Copies the outputs out of the tools image into a staging directory, records
-/// them in a manifest, checks the result is a valid cache, and only then
-/// renames it over tools-cache/.
-fn refresh_cache(sh: &Shell, image_id: &str, key: &str, pins: &Pins) -> Result<Manifest> {
-    let staging = Staging::fresh("tools-cache")?;
-    let dir = staging.path();
-    let name = format!(
-        "perfspect-extract-{}-{}",
-        crate::checkout_id(),
-        std::process::id()
-    );
-    let paths = ["/bin", "/linked", "/oss_source.tgz", "/oss_source.tgz.md5"];
-    docker::copy_from_image(sh, image_id, &name, &crate::checkout_id(), &paths, dir)?;
-
-    let md5_recorded =
-        fs::read_to_string(dir.join("oss_source.tgz.md5")).context("reading oss_source.tgz.md5")?;
-    let md5_actual =
-        crate::package::md5_line(&fs::read(dir.join("oss_source.tgz"))?, "oss_source.tgz");
-    if md5_recorded != md5_actual {
-        bail!(
-            "oss_source.tgz from the tools built from source does not match its .md5 file: rebuild with `cargo tools --no-cache`"
-        );
-    }
-    let files = tools_cache::hash_files(dir, &tools_cache::REQUIRED_FILES.map(String::from))
-        .with_context(|| "the tools built from source lack a file the cache needs".to_string())?;
-    let manifest = Manifest {
-        key: key.to_string(),
-        files,
-        versions: pins.iter().cloned().collect(),
-    };
-    fs::write(dir.join(tools_cache::MANIFEST), manifest.render())?;
-    if let Verdict::Miss(why) = tools_cache::verdict(&tools_cache::observe(dir)?, key) {
-        bail!("the tools built from source do not form a valid cache: {why}");
-    }
-    staging.replace(&crate::tools_cache_dir())?;
-    Ok(manifest)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::docker::BuildxCache;
 
-    fn hit() -> Verdict {
-        Verdict::Hit(Manifest {
-            key: "k".into(),
-            files: Default::default(),
-            versions: Default::default(),
-        })
+    fn verdict(tools: &[(&str, Miss)], sources: &[(&str, Miss)]) -> Verdict {
+        Verdict {
+            manifest: Some(Manifest::default()),
+            tools: tools
+                .iter()
+                .map(|(n, w)| (n.to_string(), w.clone()))
+                .collect(),
+            sources: sources
+                .iter()
+                .map(|(n, w)| (n.to_string(), w.clone()))
+                .collect(),
+            oss: Ok(()),
+            extras: Vec::new(),
+        }
     }
 
     #[test]
     fn valid_cache_and_matching_image_is_reused() {
-        assert_eq!(
-            plan(&hit(), Some("k"), "k", &BuildSettings::default()),
-            Plan::ReuseImage
-        );
+        let v = verdict(&[], &[]);
+        let s = BuildSettings::default();
+        assert_eq!(plan(&v, true, Some("k"), "k", &s), Plan::ReuseImage);
+        assert_eq!(plan(&v, true, Some("old"), "k", &s), Plan::ImageFromCache);
+        assert_eq!(plan(&v, true, None, "k", &s), Plan::ImageFromCache);
     }
 
     #[test]
-    fn valid_cache_without_matching_image_makes_it() {
-        assert_eq!(
-            plan(&hit(), Some("old"), "k", &BuildSettings::default()),
-            Plan::ImageFromCache
+    fn only_the_tools_and_sources_that_miss_are_rebuilt() {
+        let v = verdict(
+            &[("lspci", Miss::ChecksumMismatch("bin/x86_64/lspci".into()))],
+            &[("fio", Miss::Stale)],
+        );
+        let Plan::Rebuild {
+            tools,
+            sources,
+            builder,
+            no_layer_cache,
+        } = plan(&v, true, None, "k", &BuildSettings::default())
+        else {
+            panic!("a miss must rebuild")
+        };
+        assert_eq!(tools.len(), 1);
+        assert_eq!(tools[0].0.name, "lspci");
+        assert_eq!(sources.len(), 1);
+        assert_eq!(sources[0].0.name, "fio");
+        assert_eq!((builder, no_layer_cache), (BuildCommand::Plain, false));
+    }
+
+    #[test]
+    fn changed_libraries_alone_rewrite_the_cache_without_building_tools() {
+        let p = plan(
+            &verdict(&[], &[]),
+            false,
+            Some("k"),
+            "k",
+            &BuildSettings::default(),
         );
         assert_eq!(
-            plan(&hit(), None, "k", &BuildSettings::default()),
-            Plan::ImageFromCache
+            p,
+            Plan::Rebuild {
+                tools: vec![],
+                sources: vec![],
+                builder: BuildCommand::Plain,
+                no_layer_cache: false
+            }
         );
     }
 
@@ -293,15 +592,19 @@ mod tests {
             no_cache: true,
             ..BuildSettings::default()
         };
-        let p = plan(&hit(), Some("k"), "k", &forced);
-        assert_eq!(
-            p,
-            Plan::BuildFromSource {
-                why: Miss::Forced,
-                builder: BuildCommand::Plain,
-                no_layer_cache: true
-            }
-        );
+        let Plan::Rebuild {
+            tools,
+            sources,
+            no_layer_cache,
+            ..
+        } = plan(&verdict(&[], &[]), true, Some("k"), "k", &forced)
+        else {
+            panic!("forced must rebuild")
+        };
+        assert_eq!(tools.len(), TOOLS.len());
+        assert_eq!(sources.len(), SOURCES.len());
+        assert!(tools.iter().all(|(_, why)| *why == Miss::Forced));
+        assert!(no_layer_cache);
     }
 
     #[test]
@@ -311,17 +614,20 @@ mod tests {
             buildx_cache: BuildxCache::parse(None).unwrap(),
             ..BuildSettings::default()
         };
-        let p = plan(&Verdict::Miss(Miss::Stale), None, "k", &settings);
-        let gha = BuildCommand::Buildx(BuildxCache::Gha {
-            scope: "perfspect-tools".into(),
-        });
+        let Plan::Rebuild { builder, .. } = plan(
+            &verdict(&[("perf", Miss::New)], &[]),
+            true,
+            None,
+            "k",
+            &settings,
+        ) else {
+            panic!("a miss must rebuild")
+        };
         assert_eq!(
-            p,
-            Plan::BuildFromSource {
-                why: Miss::Stale,
-                builder: gha,
-                no_layer_cache: false
-            }
+            builder,
+            BuildCommand::Buildx(BuildxCache::Gha {
+                scope: "perfspect-tools".into(),
+            })
         );
     }
 }

@@ -1,6 +1,14 @@
-//! tools-cache/: what it must hold, the key it was built for, and the verdict
-//! on whether it can be used. Deciding is pure ([`verdict`]); reading the disk
-//! ([`observe`]) is kept apart.
+//! tools-cache/: what it holds, the key each tool was built for, and the
+//! verdict, tool by tool, on what can be reused. Deciding is pure
+//! ([`verdict`]); reading the disk ([`observe`]) is kept apart.
+//!
+//! The layout CI caches rely on: `bin/<arch>/<file>` (each tool's binary and
+//! data files), `linked/<arch>/<tool>.tsv` (what each link used),
+//! `oss_source.tgz` and its `.md5`, and `manifest.json`. The manifest records
+//! per tool its key and files, per source package its key and its entries in
+//! oss_source.tgz (so one package's sources can be replaced without fetching
+//! the others again), the libraries' sources likewise, and the sha256 of
+//! every file.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -11,23 +19,10 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 
-/// The files a complete cache holds besides its manifest, in the layout the
-/// original builder used (CI caches depend on it).
-/// `linked/` lists what each link used (toolbox.rs reads them for the SBOMs).
-pub const REQUIRED_FILES: [&str; 10] = [
-    "bin/aarch64/fio",
-    "bin/aarch64/perf",
-    "bin/x86_64/fio",
-    "bin/x86_64/perf",
-    "linked/aarch64/fio.tsv",
-    "linked/aarch64/perf.tsv",
-    "linked/x86_64/fio.tsv",
-    "linked/x86_64/perf.tsv",
-    "oss_source.tgz",
-    "oss_source.tgz.md5",
-];
 pub const MANIFEST: &str = "manifest.json";
-const FORMAT: u64 = 1;
+pub const OSS: &str = "oss_source.tgz";
+pub const OSS_MD5: &str = "oss_source.tgz.md5";
+const FORMAT: u64 = 2;
 
 /// The pinned source versions of tools/versions.env, in file order.
 pub type Pins = Vec<(String, String)>;
@@ -63,19 +58,18 @@ pub fn parse_pins(text: &str) -> Result<Pins> {
         pins.push((key.to_string(), value.to_string()));
     }
     if pins.is_empty() {
-        bail!("tools/versions.env pins no versions: it needs LINUX_VERSION and FIO_VERSION");
+        bail!(
+            "tools/versions.env pins no versions: it needs one per source package in xtask/src/toolbox.rs"
+        );
     }
     Ok(pins)
 }
 
-/// The cache key: a hash of every file under tools/ (relative path and content),
-/// so any edit there, a comment included, makes the cache stale.
-pub fn key(files: &[(String, Vec<u8>)]) -> String {
-    let mut sorted: Vec<&(String, Vec<u8>)> = files.iter().collect();
-    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+/// A hash of named parts (each length-prefixed, so no two lists collide).
+pub fn key(parts: &[(&str, &[u8])]) -> String {
     let mut h = Sha256::new();
-    for (path, content) in sorted {
-        h.update(path.as_bytes());
+    for (name, content) in parts {
+        h.update(name.as_bytes());
         h.update([0]);
         h.update((content.len() as u64).to_le_bytes());
         h.update(content);
@@ -83,20 +77,62 @@ pub fn key(files: &[(String, Vec<u8>)]) -> String {
     hex(&h.finalize())
 }
 
-/// The cache's own record of what it holds.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Manifest {
+/// One thing the cache keeps and rebuilds as a whole: a tool (its files in
+/// the cache) or a source package's part of oss_source.tgz (its entries).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Unit {
     pub key: String,
-    /// sha256 of each of [`REQUIRED_FILES`].
+    pub paths: Vec<String>,
+}
+
+/// The cache's own record of what it holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Manifest {
+    pub tools: BTreeMap<String, Unit>,
+    /// Each tool source package's entries in oss_source.tgz.
+    pub sources: BTreeMap<String, Unit>,
+    /// The linked libraries' entries in oss_source.tgz.
+    pub libraries: Unit,
+    /// sha256 of every file of the cache but the manifest.
     pub files: BTreeMap<String, String>,
     pub versions: BTreeMap<String, String>,
 }
 
+fn unit_json(unit: &Unit) -> serde_json::Value {
+    serde_json::json!({ "key": unit.key, "paths": unit.paths })
+}
+
+fn unit_from(value: &serde_json::Value, what: &str) -> Result<Unit, String> {
+    let key = value["key"]
+        .as_str()
+        .ok_or(format!("`{what}.key` is missing"))?;
+    let paths = value["paths"]
+        .as_array()
+        .ok_or(format!("`{what}.paths` is missing"))?
+        .iter()
+        .map(|p| p.as_str().map(str::to_string))
+        .collect::<Option<Vec<_>>>()
+        .ok_or(format!("`{what}.paths` holds a non-string"))?;
+    Ok(Unit {
+        key: key.to_string(),
+        paths,
+    })
+}
+
 impl Manifest {
+    pub fn sha256(&self, path: &str) -> Option<&str> {
+        self.files.get(path).map(String::as_str)
+    }
+
     fn body(&self, digest: &str) -> String {
+        let units = |m: &BTreeMap<String, Unit>| -> serde_json::Map<String, serde_json::Value> {
+            m.iter().map(|(k, u)| (k.clone(), unit_json(u))).collect()
+        };
         let value = serde_json::json!({
             "format": FORMAT,
-            "key": self.key,
+            "tools": units(&self.tools),
+            "sources": units(&self.sources),
+            "libraries": unit_json(&self.libraries),
             "files": self.files,
             "versions": self.versions,
             "digest": digest,
@@ -115,6 +151,11 @@ impl Manifest {
     pub fn parse(text: &[u8]) -> Result<Manifest, String> {
         let value: serde_json::Value =
             serde_json::from_slice(text).map_err(|e| format!("it is not valid JSON ({e})"))?;
+        if value["format"].as_u64() != Some(FORMAT) {
+            return Err(format!(
+                "it is not format {FORMAT} (an older xtask wrote it)"
+            ));
+        }
         let string_map = |field: &str| -> Result<BTreeMap<String, String>, String> {
             value[field]
                 .as_object()
@@ -130,8 +171,18 @@ impl Manifest {
                 })
                 .collect()
         };
+        let unit_map = |field: &str| -> Result<BTreeMap<String, Unit>, String> {
+            value[field]
+                .as_object()
+                .ok_or(format!("`{field}` is missing"))?
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), unit_from(v, &format!("{field}.{k}"))?)))
+                .collect()
+        };
         let manifest = Manifest {
-            key: value["key"].as_str().ok_or("`key` is missing")?.to_string(),
+            tools: unit_map("tools")?,
+            sources: unit_map("sources")?,
+            libraries: unit_from(&value["libraries"], "libraries")?,
             files: string_map("files")?,
             versions: string_map("versions")?,
         };
@@ -153,16 +204,18 @@ pub enum Observation {
     },
 }
 
-/// Why the cache cannot be used.
+/// Why a tool or a part of oss_source.tgz must be built again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Miss {
     Absent,
     Forced,
     ManifestMissing,
     ManifestCorrupt(String),
+    /// The cache holds nothing for it yet.
+    New,
+    /// Its recipe, pin, the shared build environment or the base image changed.
     Stale,
     MissingFile(String),
-    UnexpectedFile(String),
     ChecksumMismatch(String),
 }
 
@@ -176,14 +229,12 @@ impl fmt::Display for Miss {
             ),
             Miss::ManifestMissing => write!(f, "tools-cache/{MANIFEST} is missing"),
             Miss::ManifestCorrupt(why) => write!(f, "tools-cache/{MANIFEST} is corrupt: {why}"),
+            Miss::New => write!(f, "not in tools-cache/ yet"),
             Miss::Stale => write!(
                 f,
-                "tools/ changed since tools-cache/ was built (the cache key differs): stale"
+                "its recipe, pin, the shared build environment or the base image changed (the key differs)"
             ),
             Miss::MissingFile(p) => write!(f, "tools-cache/{p} is missing"),
-            Miss::UnexpectedFile(p) => {
-                write!(f, "tools-cache/{p} is not a file the cache should hold")
-            }
             Miss::ChecksumMismatch(p) => write!(
                 f,
                 "tools-cache/{p} does not match its recorded sha256 (corrupt)"
@@ -192,46 +243,124 @@ impl fmt::Display for Miss {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
-    Hit(Manifest),
-    Miss(Miss),
+/// What the cache must hold for the current tools/: each tool's key and
+/// files, each source package's key.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Expected {
+    pub tools: Vec<(String, Unit)>,
+    pub sources: Vec<(String, String)>,
 }
 
-/// Decides whether the observed cache is complete, intact and built for `key`.
-pub fn verdict(observation: &Observation, key: &str) -> Verdict {
+/// The verdict, tool by tool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    /// The manifest, when it is present and intact.
+    pub manifest: Option<Manifest>,
+    /// The tools to build again, each with why.
+    pub tools: Vec<(String, Miss)>,
+    /// The source packages whose part of oss_source.tgz must be fetched again.
+    pub sources: Vec<(String, Miss)>,
+    /// oss_source.tgz and its .md5, whole and as recorded, or why not.
+    pub oss: Result<(), Miss>,
+    /// Files the cache holds that no tool or source accounts for.
+    pub extras: Vec<String>,
+}
+
+impl Verdict {
+    /// Everything the current tools/ needs is there and intact (the
+    /// libraries' part of oss_source.tgz is judged apart: its key comes from
+    /// what the links used).
+    pub fn all_reused(&self) -> bool {
+        self.tools.is_empty()
+            && self.sources.is_empty()
+            && self.oss.is_ok()
+            && self.extras.is_empty()
+    }
+
+    fn everything(expected: &Expected, why: Miss) -> Verdict {
+        Verdict {
+            manifest: None,
+            tools: expected
+                .tools
+                .iter()
+                .map(|(n, _)| (n.clone(), why.clone()))
+                .collect(),
+            sources: expected
+                .sources
+                .iter()
+                .map(|(n, _)| (n.clone(), why.clone()))
+                .collect(),
+            oss: Err(why),
+            extras: Vec::new(),
+        }
+    }
+}
+
+/// Decides, tool by tool and source by source, what the observed cache can
+/// give for `expected`.
+pub fn verdict(observation: &Observation, expected: &Expected) -> Verdict {
     let Observation::Present { manifest, files } = observation else {
-        return Verdict::Miss(Miss::Absent);
+        return Verdict::everything(expected, Miss::Absent);
     };
     let Some(manifest) = manifest else {
-        return Verdict::Miss(Miss::ManifestMissing);
+        return Verdict::everything(expected, Miss::ManifestMissing);
     };
     let manifest = match Manifest::parse(manifest) {
         Ok(m) => m,
-        Err(why) => return Verdict::Miss(Miss::ManifestCorrupt(why)),
+        Err(why) => return Verdict::everything(expected, Miss::ManifestCorrupt(why)),
     };
-    if manifest.files.keys().map(String::as_str).ne(REQUIRED_FILES) {
-        return Verdict::Miss(Miss::ManifestCorrupt(
-            "it does not list the required files".into(),
-        ));
-    }
-    if manifest.key != key {
-        return Verdict::Miss(Miss::Stale);
-    }
-    if let Some(missing) = REQUIRED_FILES.iter().find(|f| !files.contains_key(**f)) {
-        return Verdict::Miss(Miss::MissingFile(missing.to_string()));
-    }
-    if let Some(extra) = files.keys().find(|f| !REQUIRED_FILES.contains(&f.as_str())) {
-        return Verdict::Miss(Miss::UnexpectedFile(extra.clone()));
-    }
-    if let Some((path, _)) = manifest
-        .files
+    let intact = |path: &str| -> Result<(), Miss> {
+        match (files.get(path), manifest.files.get(path)) {
+            (None, _) => Err(Miss::MissingFile(path.into())),
+            (Some(_), None) => Err(Miss::New),
+            (Some(a), Some(b)) if a != b => Err(Miss::ChecksumMismatch(path.into())),
+            _ => Ok(()),
+        }
+    };
+    let tools = expected
+        .tools
         .iter()
-        .find(|(path, sha)| files.get(*path) != Some(sha))
-    {
-        return Verdict::Miss(Miss::ChecksumMismatch(path.clone()));
+        .filter_map(|(name, want)| {
+            let why = match manifest.tools.get(name) {
+                None => Miss::New,
+                Some(have) if have != want => Miss::Stale,
+                Some(_) => match want.paths.iter().try_for_each(|p| intact(p)) {
+                    Ok(()) => return None,
+                    Err(why) => why,
+                },
+            };
+            Some((name.clone(), why))
+        })
+        .collect();
+    let oss = intact(OSS).and_then(|()| intact(OSS_MD5));
+    let sources = expected
+        .sources
+        .iter()
+        .filter_map(|(name, want)| {
+            let why = match manifest.sources.get(name) {
+                None => Miss::New,
+                Some(have) if &have.key != want => Miss::Stale,
+                Some(_) => oss.clone().err()?,
+            };
+            Some((name.clone(), why))
+        })
+        .collect();
+    let accounted = |path: &str| {
+        path == OSS
+            || path == OSS_MD5
+            || expected
+                .tools
+                .iter()
+                .any(|(_, u)| u.paths.iter().any(|p| p == path))
+    };
+    let extras = files.keys().filter(|p| !accounted(p)).cloned().collect();
+    Verdict {
+        manifest: Some(manifest),
+        tools,
+        sources,
+        oss,
+        extras,
     }
-    Verdict::Hit(manifest)
 }
 
 // ---- reading and writing the disk ----
@@ -343,145 +472,198 @@ pub fn hex(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
 
+    fn unit(key: &str, paths: &[&str]) -> Unit {
+        Unit {
+            key: key.into(),
+            paths: paths.iter().map(|p| p.to_string()).collect(),
+        }
+    }
+
+    fn expected() -> Expected {
+        Expected {
+            tools: vec![
+                (
+                    "fio".into(),
+                    unit("kf", &["bin/x86_64/fio", "linked/x86_64/fio.tsv"]),
+                ),
+                (
+                    "perf".into(),
+                    unit("kp", &["bin/x86_64/perf", "linked/x86_64/perf.tsv"]),
+                ),
+            ],
+            sources: vec![("fio".into(), "sf".into()), ("linux".into(), "sl".into())],
+        }
+    }
+
     fn manifest() -> Manifest {
+        let e = expected();
+        let mut files: BTreeMap<String, String> = e
+            .tools
+            .iter()
+            .flat_map(|(_, u)| u.paths.clone())
+            .map(|p| (p.clone(), format!("sha-{p}")))
+            .collect();
+        files.insert(OSS.into(), "sha-oss".into());
+        files.insert(OSS_MD5.into(), "sha-md5".into());
         Manifest {
-            key: "k1".into(),
-            files: REQUIRED_FILES
-                .iter()
-                .map(|f| (f.to_string(), format!("sha-{f}")))
+            tools: e.tools.into_iter().collect(),
+            sources: e
+                .sources
+                .into_iter()
+                .map(|(n, k)| (n.clone(), unit(&k, &[&format!("{n}.dsc")])))
                 .collect(),
+            libraries: unit("kl", &["zlib.dsc"]),
+            files,
             versions: [("FIO_VERSION".to_string(), "3.33-3".to_string())].into(),
         }
     }
 
-    fn good() -> Observation {
-        let m = manifest();
+    fn observed(m: &Manifest, edit: impl FnOnce(&mut BTreeMap<String, String>)) -> Observation {
+        let mut files = m.files.clone();
+        edit(&mut files);
         Observation::Present {
             manifest: Some(m.render().into_bytes()),
-            files: m.files.clone(),
+            files,
         }
     }
 
-    fn with_files(edit: impl FnOnce(&mut BTreeMap<String, String>)) -> Observation {
-        let Observation::Present {
-            manifest,
-            mut files,
-        } = good()
-        else {
-            unreachable!()
-        };
-        edit(&mut files);
-        Observation::Present { manifest, files }
+    fn misses(v: &Verdict) -> (Vec<(&str, &Miss)>, Vec<(&str, &Miss)>) {
+        (
+            v.tools.iter().map(|(n, w)| (n.as_str(), w)).collect(),
+            v.sources.iter().map(|(n, w)| (n.as_str(), w)).collect(),
+        )
     }
 
     #[test]
-    fn intact_cache_with_same_key_is_a_hit() {
-        assert_eq!(verdict(&good(), "k1"), Verdict::Hit(manifest()));
+    fn intact_cache_with_the_same_keys_reuses_everything() {
+        let v = verdict(&observed(&manifest(), |_| {}), &expected());
+        assert!(v.all_reused(), "{v:?}");
+        assert_eq!(v.manifest, Some(manifest()));
     }
 
     #[test]
-    fn absent_cache() {
+    fn absent_or_unreadable_caches_rebuild_everything_saying_why() {
+        let v = verdict(&Observation::Absent, &expected());
+        assert_eq!(v.tools.len(), 2);
+        assert_eq!(v.sources.len(), 2);
+        assert!(v.tools.iter().all(|(_, w)| *w == Miss::Absent));
+        let v = verdict(
+            &Observation::Present {
+                manifest: None,
+                files: manifest().files,
+            },
+            &expected(),
+        );
+        assert!(v.tools.iter().all(|(_, w)| *w == Miss::ManifestMissing));
+    }
+
+    #[test]
+    fn a_changed_key_rebuilds_that_tool_only() {
+        let mut e = expected();
+        e.tools[1].1.key = "kp2".into();
+        let v = verdict(&observed(&manifest(), |_| {}), &e);
+        assert_eq!(misses(&v), (vec![("perf", &Miss::Stale)], vec![]));
+        assert!(v.oss.is_ok());
+    }
+
+    #[test]
+    fn a_corrupt_or_missing_file_rebuilds_its_tool_only() {
+        let v = verdict(
+            &observed(&manifest(), |f| {
+                f.insert("bin/x86_64/fio".into(), "other".into());
+            }),
+            &expected(),
+        );
         assert_eq!(
-            verdict(&Observation::Absent, "k1"),
-            Verdict::Miss(Miss::Absent)
+            misses(&v),
+            (
+                vec![("fio", &Miss::ChecksumMismatch("bin/x86_64/fio".into()))],
+                vec![]
+            )
+        );
+        let v = verdict(
+            &observed(&manifest(), |f| {
+                f.remove("linked/x86_64/perf.tsv");
+            }),
+            &expected(),
+        );
+        assert_eq!(
+            misses(&v).0,
+            [("perf", &Miss::MissingFile("linked/x86_64/perf.tsv".into()))]
         );
     }
 
     #[test]
-    fn edited_tools_make_it_stale() {
-        assert_eq!(verdict(&good(), "k2"), Verdict::Miss(Miss::Stale));
+    fn a_new_tool_is_built_and_the_others_kept() {
+        let mut e = expected();
+        e.tools
+            .push(("lspci".into(), unit("kl", &["bin/x86_64/lspci"])));
+        let v = verdict(&observed(&manifest(), |_| {}), &e);
+        assert_eq!(misses(&v).0, [("lspci", &Miss::New)]);
     }
 
     #[test]
-    fn missing_file_is_named() {
-        let obs = with_files(|f| {
-            f.remove("bin/x86_64/fio");
-        });
-        assert_eq!(
-            verdict(&obs, "k1"),
-            Verdict::Miss(Miss::MissingFile("bin/x86_64/fio".into()))
+    fn a_damaged_oss_source_refetches_every_source_but_no_tool() {
+        let v = verdict(
+            &observed(&manifest(), |f| {
+                f.insert(OSS.into(), "other".into());
+            }),
+            &expected(),
         );
+        assert!(v.tools.is_empty());
+        assert_eq!(v.sources.len(), 2);
+        assert_eq!(v.oss, Err(Miss::ChecksumMismatch(OSS.into())));
+        let mut e = expected();
+        e.sources[0].1 = "sf2".into();
+        let v = verdict(&observed(&manifest(), |_| {}), &e);
+        assert_eq!(misses(&v).1, [("fio", &Miss::Stale)]);
     }
 
     #[test]
-    fn unexpected_file_is_named() {
-        let obs = with_files(|f| {
-            f.insert("bin/x86_64/extra".into(), "x".into());
-        });
-        assert_eq!(
-            verdict(&obs, "k1"),
-            Verdict::Miss(Miss::UnexpectedFile("bin/x86_64/extra".into()))
+    fn files_no_tool_accounts_for_are_extras() {
+        let v = verdict(
+            &observed(&manifest(), |f| {
+                f.insert("bin/x86_64/extra".into(), "x".into());
+            }),
+            &expected(),
         );
-    }
-
-    #[test]
-    fn changed_content_is_named() {
-        let obs = with_files(|f| {
-            f.insert("oss_source.tgz".into(), "other".into());
-        });
-        assert_eq!(
-            verdict(&obs, "k1"),
-            Verdict::Miss(Miss::ChecksumMismatch("oss_source.tgz".into()))
-        );
-    }
-
-    #[test]
-    fn manifest_missing() {
-        let Observation::Present { files, .. } = good() else {
-            unreachable!()
-        };
-        let obs = Observation::Present {
-            manifest: None,
-            files,
-        };
-        assert_eq!(verdict(&obs, "k1"), Verdict::Miss(Miss::ManifestMissing));
+        assert_eq!(v.extras, ["bin/x86_64/extra"]);
+        assert!(!v.all_reused());
+        assert!(v.tools.is_empty());
     }
 
     #[test]
     fn any_changed_byte_of_the_manifest_is_corruption() {
         let text = manifest().render().into_bytes();
-        let Observation::Present { files, .. } = good() else {
-            unreachable!()
-        };
-        for i in 0..text.len() {
+        let files = manifest().files;
+        for i in (0..text.len()).step_by(3) {
             let mut bad = text.clone();
             bad[i] ^= 0x01;
             let obs = Observation::Present {
                 manifest: Some(bad),
                 files: files.clone(),
             };
+            let v = verdict(&obs, &expected());
             assert!(
-                matches!(verdict(&obs, "k1"), Verdict::Miss(Miss::ManifestCorrupt(_))),
+                matches!(v.tools[0].1, Miss::ManifestCorrupt(_)),
                 "flipping byte {i} went unnoticed"
             );
         }
-        let obs = Observation::Present {
-            manifest: Some(text[..text.len() - 2].to_vec()),
-            files,
-        };
-        assert!(matches!(
-            verdict(&obs, "k1"),
-            Verdict::Miss(Miss::ManifestCorrupt(_))
-        ));
+        assert_eq!(Manifest::parse(&text), Ok(manifest()));
     }
 
     #[test]
-    fn key_depends_on_paths_and_contents_not_order() {
-        let a = vec![
-            ("a".to_string(), b"1".to_vec()),
-            ("b".to_string(), b"2".to_vec()),
-        ];
-        let reordered = vec![a[1].clone(), a[0].clone()];
-        let renamed = vec![("c".to_string(), b"1".to_vec()), a[1].clone()];
-        let edited = vec![("a".to_string(), b"1 ".to_vec()), a[1].clone()];
-        assert_eq!(key(&a), key(&reordered));
-        assert_ne!(key(&a), key(&renamed));
-        assert_ne!(key(&a), key(&edited));
+    fn key_depends_on_names_and_contents() {
+        let a = key(&[("a", b"1"), ("b", b"2")]);
+        assert_ne!(a, key(&[("c", b"1"), ("b", b"2")]));
+        assert_ne!(a, key(&[("a", b"1 "), ("b", b"2")]));
+        assert_ne!(a, key(&[("a", b"12"), ("b", b"")]));
     }
 
     #[test]
     fn pins_parse_and_reject_garbage() {
-        let pins = parse_pins("# c\nLINUX_VERSION=6.1.176-1\n\nFIO_VERSION=3.33-3\n").unwrap();
+        let pins =
+            parse_pins("# c\nLINUX_VERSION=6.1.176-1\n\nPCIUTILS_VERSION=1:3.9.0-4\n").unwrap();
         assert_eq!(pins[0], ("LINUX_VERSION".into(), "6.1.176-1".into()));
         assert_eq!(pins.len(), 2);
         assert!(parse_pins("FIO_VERSION\n").is_err());
@@ -490,10 +672,16 @@ mod tests {
     }
 
     #[test]
-    fn shipped_pins_are_valid() {
+    fn shipped_pins_cover_every_source_package() {
         let text = fs::read_to_string(crate::tools_dir().join("versions.env")).unwrap();
         let pins = parse_pins(&text).unwrap();
-        let keys: Vec<&str> = pins.iter().map(|(k, _)| k.as_str()).collect();
-        assert_eq!(keys, ["LINUX_VERSION", "FIO_VERSION"]);
+        for source in crate::toolbox::SOURCES {
+            assert!(
+                pins.iter().any(|(k, _)| k == source.pin),
+                "{} is not pinned",
+                source.pin
+            );
+        }
+        assert_eq!(pins.len(), crate::toolbox::SOURCES.len());
     }
 }
