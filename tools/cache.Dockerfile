@@ -1,5 +1,6 @@
 # The tools image made from a verified tools-cache/ (the build context): the
-# same layout as the last stage of build.Dockerfile, in a few seconds.
+# same layout as the last stage of the tools build (xtask/src/recipe.rs), in a
+# few seconds.
 FROM scratch
 COPY bin/ /bin/
 COPY linked/ /linked/

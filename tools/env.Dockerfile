@@ -13,6 +13,7 @@ SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # Only bookworm main: the pinned source versions come from there, and the same
 # mirror serves both architectures' build dependencies. The package lists stay
 # in this layer: every recipe fetches its source package with them.
+# hadolint ignore=DL3009
 RUN rm -f /etc/apt/sources.list.d/* \
  && printf 'deb %s bookworm main\ndeb-src %s bookworm main\n' "$DEBIAN_MIRROR" "$DEBIAN_MIRROR" > /etc/apt/sources.list \
  && dpkg --add-architecture arm64 \

@@ -1,6 +1,8 @@
 # ethtool, from Debian's ethtool source package, without netlink: its library
 # (libmnl) has no source on the mirror; the ioctl interface covers driver,
 # features, rings, coalescing and link settings.
+# `env` is the stage of tools/env.Dockerfile, which `cargo tools` puts first.
+# hadolint ignore=DL3006
 FROM env AS ethtool-source
 ARG ETHTOOL_VERSION
 ARG DEBIAN_MIRROR=http://deb.debian.org/debian

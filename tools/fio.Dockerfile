@@ -1,4 +1,6 @@
 # fio, from Debian's fio source package.
+# `env` is the stage of tools/env.Dockerfile, which `cargo tools` puts first.
+# hadolint ignore=DL3006
 FROM env AS fio-source
 ARG FIO_VERSION
 ARG DEBIAN_MIRROR=http://deb.debian.org/debian

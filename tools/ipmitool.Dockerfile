@@ -2,6 +2,8 @@
 # perfspect reads sensors and the event log through. Without the USB and
 # LAN+ interfaces and the interactive shell (its readline does not link
 # statically). libtool drops a plain -static, hence -all-static.
+# `env` is the stage of tools/env.Dockerfile, which `cargo tools` puts first.
+# hadolint ignore=DL3006
 FROM env AS ipmitool-source
 ARG IPMITOOL_VERSION
 ARG DEBIAN_MIRROR=http://deb.debian.org/debian
@@ -10,8 +12,9 @@ RUN test -n "$IPMITOOL_VERSION" \
       || { echo "error: ipmitool $IPMITOOL_VERSION is not on $DEBIAN_MIRROR: update IPMITOOL_VERSION in tools/versions.env" >&2; exit 1; }; } \
  && mkdir -p /oss/licenses/ipmitool && mv ./*.dsc ./*.tar.* /oss/ \
  && dpkg-source -x /oss/ipmitool_*.dsc ipmitool \
- && cp ipmitool/COPYING ipmitool/debian/copyright /oss/licenses/ipmitool/ \
- && cd ipmitool && { test -x configure || autoreconf -fi; }
+ && cp ipmitool/COPYING ipmitool/debian/copyright /oss/licenses/ipmitool/
+WORKDIR /src/ipmitool
+RUN test -x configure || autoreconf -fi
 ENV IPMITOOL_FLAGS="--disable-shared --enable-static --disable-intf-usb \
  --disable-intf-lanplus --disable-ipmishell"
 

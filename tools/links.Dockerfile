@@ -5,7 +5,12 @@
 # version). A linked file no package owns fails the build: its source could not
 # be shipped. `cargo tools` puts this file after the recipes, the maps of the
 # tools being built gathered in a stage `maps` as /<arch>/<tool>.ldmap.
+# `env` is the stage of tools/env.Dockerfile, which `cargo tools` puts first.
+# hadolint ignore=DL3006
 FROM env AS links
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+# `maps` is written by `cargo tools` just before this file.
+# hadolint ignore=DL3022
 COPY --from=maps / /maps/
 # The awk program is quoted on purpose.
 # hadolint ignore=SC2016

@@ -1,6 +1,8 @@
 # Debian's linux source package, for the kernel tree's tools (perf, turbostat,
 # intel-speed-select: their recipes build FROM linux-source). Its files and
 # licence texts go to oss_source.tgz as /oss/.
+# `env` is the stage of tools/env.Dockerfile, which `cargo tools` puts first.
+# hadolint ignore=DL3006
 FROM env AS linux-source
 ARG LINUX_VERSION
 ARG DEBIAN_MIRROR=http://deb.debian.org/debian

@@ -2,6 +2,8 @@
 # tarball carries (perfspect passes it with -i wherever it extracts it).
 # Without zlib, DNS, udev's hwdb or kmod: none links statically here, and
 # perfspect needs only the device names.
+# `env` is the stage of tools/env.Dockerfile, which `cargo tools` puts first.
+# hadolint ignore=DL3006
 FROM env AS pciutils-source
 ARG PCIUTILS_VERSION
 ARG DEBIAN_MIRROR=http://deb.debian.org/debian

@@ -4,6 +4,8 @@
 # -lebl elfutils no longer ships, and the NO_* switches leave out what cannot
 # link statically, carries an incompatible licence or (slang, for the TUI
 # perfspect does not use) has no source on the mirror.
+# `linux-source` is the stage of tools/linux.Dockerfile, built before this one.
+# hadolint ignore=DL3006
 FROM linux-source AS perf-base
 ENV PERF_FLAGS="DLFILTERS= WERROR=0 PYTHON=python3 \
  NO_LIBPYTHON=1 NO_LIBPERL=1 NO_GTK2=1 NO_JVMTI=1 NO_LIBBFD=1 \

@@ -1,5 +1,7 @@
 # smartctl, from Debian's smartmontools source package (C++), without
 # systemd, SELinux and libcap-ng: smartctl itself needs none of them.
+# `env` is the stage of tools/env.Dockerfile, which `cargo tools` puts first.
+# hadolint ignore=DL3006
 FROM env AS smartmontools-source
 ARG SMARTMONTOOLS_VERSION
 ARG DEBIAN_MIRROR=http://deb.debian.org/debian

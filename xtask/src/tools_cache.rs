@@ -527,7 +527,9 @@ mod tests {
         }
     }
 
-    fn misses(v: &Verdict) -> (Vec<(&str, &Miss)>, Vec<(&str, &Miss)>) {
+    type Named<'a> = Vec<(&'a str, &'a Miss)>;
+
+    fn misses(v: &Verdict) -> (Named<'_>, Named<'_>) {
         (
             v.tools.iter().map(|(n, w)| (n.as_str(), w)).collect(),
             v.sources.iter().map(|(n, w)| (n.as_str(), w)).collect(),

@@ -81,8 +81,8 @@ fn every_apt_update_fails_in_one_line_when_the_mirror_is_unreachable() {
         }
     }
     assert_eq!(
-        updates, 4,
-        "the tools base, sources and oss stages and the builder each update once"
+        updates, 2,
+        "the tools' shared environment (its lists serve every recipe's source fetch) and the builder each update once"
     );
 }
 

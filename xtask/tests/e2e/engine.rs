@@ -98,11 +98,8 @@ fn the_engine_going_away_mid_run_fails_in_one_line_and_the_next_run_recovers() {
 
     // During the tools stage: an edit under tools/ makes the cache stale, and
     // the engine stops while the tools are built.
-    append(
-        &root.join("tools/build.Dockerfile"),
-        "# engine-away probe\n",
-    );
-    stop_the_engine_during(&root, "tools cache miss", Duration::from_millis(500));
+    append(&root.join("tools/fio.Dockerfile"), "# engine-away probe\n");
+    stop_the_engine_during(&root, "rebuilding from source", Duration::from_millis(500));
     let err = ok(xtask(&root, &["dist"], &[]));
     assert!(err.contains("tools-cache/ refreshed"), "{}", tail(&err));
     check_dist(&root);

@@ -225,8 +225,8 @@ fn interrupted_tools_runs_leave_a_complete_cache_and_the_next_run_succeeds() {
     let _serial = serial();
     let root = scratch_repo("interrupt-tools");
     ok(xtask(&root, &["tools"], &[]));
-    let versions = root.join("tools/versions.env");
-    let pinned = fs::read_to_string(&versions).unwrap();
+    let recipe = root.join("tools/fio.Dockerfile");
+    let pinned = fs::read_to_string(&recipe).unwrap();
     let mut found = Vec::new();
     let mut ats: Vec<At> = [100u64, 500, 1000, 1800, 2600].map(At::After).to_vec();
     ats.extend([At::Paused("extract"), At::Paused("replace")]);
@@ -234,10 +234,11 @@ fn interrupted_tools_runs_leave_a_complete_cache_and_the_next_run_succeeds() {
     for signal in ["INT", "KILL"] {
         for &at in &ats {
             let before = snapshot(&root.join("tools-cache"));
-            // A new comment under tools/ each time: stale, so the image is
-            // rebuilt (from Docker's layer cache) and extracted again.
+            // A new comment in fio's recipe each time: fio is stale, so it
+            // is rebuilt (from Docker's layer cache) and extracted again, and
+            // oss_source.tgz written again.
             n += 1;
-            fs::write(&versions, format!("{pinned}# probe {n}\n")).unwrap();
+            fs::write(&recipe, format!("{pinned}# probe {n}\n")).unwrap();
             let (stage, ended, _) = interrupt(&root, "tools", signal, at);
             let cache = root.join("tools-cache");
             let cache_state = if cache.exists() {

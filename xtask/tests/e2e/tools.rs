@@ -4,6 +4,7 @@ use std::fs;
 use std::path::Path;
 
 use crate::support::*;
+use xtask::toolbox;
 
 /// `xtask tools` on a repo whose cache something spoiled: the run says `why`
 /// it rebuilds, and leaves a valid cache and no image of ours untagged (a
@@ -26,26 +27,45 @@ fn a_cold_build_makes_static_tools_that_run() {
     let _serial = serial();
     let root = scratch_repo("tools-cold");
     let cache = root.join("tools-cache");
-    rebuilt(&root, &[], "tools cache miss: tools-cache/ is absent");
+    rebuilt(&root, &[], "rebuilding from source: tools-cache/ is absent");
 
-    // The binaries: static, for the right architecture, and they run.
+    // Every binary of the table: static, stripped, for the right
+    // architecture, and it answers its smoke command (aarch64 under qemu-user).
+    let mut checked = 0;
     for (arch, file_says) in [("x86_64", "x86-64"), ("aarch64", "ARM aarch64")] {
-        for tool in ["perf", "fio"] {
-            let bin = cache.join("bin").join(arch).join(tool);
+        for tool in toolbox::tools_for(arch) {
+            let bin = cache.join("bin").join(arch).join(tool.name);
             let file = run("file", &[bin.to_str().unwrap()]);
             assert!(
-                file.contains(file_says) && file.contains("statically linked"),
+                file.contains(file_says)
+                    && file.contains("statically linked")
+                    && file.contains(", stripped"),
                 "{file}"
             );
-            let version = run_built_for(arch, &bin, &["--version"]);
-            let expected = if tool == "perf" {
-                "perf version 6.1"
-            } else {
-                "fio-3.33"
-            };
-            assert!(version.contains(expected), "{arch}/{tool}: {version}");
+            let (args, says) = tool.smoke;
+            let out = run_built_for(arch, &bin, args);
+            assert!(out.contains(says), "{arch}/{}: {out}", tool.name);
+            checked += 1;
+            for data in tool.data {
+                assert!(cache.join("bin").join(arch).join(data).is_file());
+            }
         }
     }
+    assert_eq!(
+        checked,
+        8 + 6,
+        "the table has 8 tools for x86_64 and 6 for aarch64"
+    );
+    // lspci names devices with the pci.ids it ships with.
+    let ids = cache.join("bin/x86_64/pci.ids");
+    let lspci = run(
+        cache.join("bin/x86_64/lspci").to_str().unwrap(),
+        &["-i", ids.to_str().unwrap(), "-mm"],
+    );
+    assert!(
+        lspci.lines().any(|l| !l.contains("Device ")),
+        "lspci named no device: {lspci}"
+    );
     let job_dir = root.with_extension("fio");
     fs::create_dir_all(&job_dir).unwrap();
     let report = run(
@@ -76,18 +96,82 @@ fn an_unchanged_tree_is_a_cache_hit() {
 }
 
 #[test]
-fn a_flipped_byte_in_a_cached_binary_is_rebuilt() {
+fn a_flipped_byte_in_a_cached_binary_rebuilds_that_tool_only() {
     let _serial = serial();
     let root = cached_repo("tools-flipped-binary");
     let fio = root.join("tools-cache/bin/x86_64/fio");
-    let original = sha256(&fio);
+    let before = snapshot(&root.join("tools-cache"));
     flip_byte(&fio, 1000);
-    rebuilt(
+    let err = rebuilt(
         &root,
         &[],
-        "tools-cache/bin/x86_64/fio does not match its recorded sha256",
+        "fio: rebuilding from source: tools-cache/bin/x86_64/fio does not match its recorded sha256",
     );
-    assert_eq!(sha256(&fio), original);
+    assert!(
+        err.contains("built from source: fio; reused: perf, turbostat, intel-speed-select, lspci, ethtool, ipmitool, smartctl; oss_source.tgz: kept"),
+        "{}",
+        tail(&err)
+    );
+    assert_eq!(snapshot(&root.join("tools-cache")), before);
+}
+
+#[test]
+fn a_recipe_edit_compiles_that_tool_only() {
+    let _serial = serial();
+    let root = cached_repo("tools-recipe-edit");
+    let before = cache_manifest(&root)["files"].clone();
+    let recipe = root.join("tools/ethtool.Dockerfile");
+    // Without the register dump pretty-printers: another ethtool binary.
+    let text = fs::read_to_string(&recipe).unwrap();
+    assert_eq!(text.matches("--disable-netlink").count(), 2, "{text}");
+    fs::write(
+        &recipe,
+        text.replace(
+            "--disable-netlink",
+            "--disable-netlink --disable-pretty-dump",
+        ),
+    )
+    .unwrap();
+    let err = rebuilt(
+        &root,
+        &[],
+        "ethtool: rebuilding from source: its recipe, pin",
+    );
+    assert!(
+        err.contains("built from source: ethtool; reused: perf, turbostat, intel-speed-select, fio, lspci, ipmitool, smartctl; oss_source.tgz: ethtool fetched"),
+        "{}",
+        tail(&err)
+    );
+    // ethtool was compiled (its configure ran), nothing else was.
+    assert!(
+        err.contains("[ethtool-x86_64 2/2] RUN ./configure"),
+        "{}",
+        tail(&err)
+    );
+    for other in [
+        "perf-x86_64",
+        "fio-x86_64",
+        "lspci-x86_64",
+        "smartctl-x86_64",
+    ] {
+        assert!(
+            !err.contains(&format!("[{other} ")),
+            "{other} was built:\n{}",
+            tail(&err)
+        );
+    }
+    let after = cache_manifest(&root)["files"].clone();
+    for (path, sha) in before.as_object().unwrap() {
+        let same = after[path] == *sha;
+        let ethtool = path.ends_with("/ethtool") || path.ends_with("/ethtool.tsv");
+        if path.starts_with("bin/") && path.ends_with("/ethtool") {
+            assert!(!same, "{path} did not change");
+        } else if !ethtool && path.starts_with("bin/") {
+            assert!(same, "{path} changed");
+        }
+    }
+    let err = ok(xtask(&root, &["tools"], &[]));
+    assert!(err.contains("cache hit"), "{}", tail(&err));
 }
 
 #[test]
@@ -126,7 +210,7 @@ fn an_unexpected_file_in_the_cache_is_removed_by_the_rebuild() {
     rebuilt(
         &root,
         &[],
-        "tools-cache/bin/x86_64/extra is not a file the cache should hold",
+        "tools-cache/bin/x86_64/extra belongs to no tool: dropped",
     );
     assert!(!extra.exists());
 }
@@ -140,16 +224,22 @@ fn a_flipped_byte_in_the_cache_manifest_is_rebuilt() {
 }
 
 #[test]
-fn an_edit_under_tools_even_a_comment_makes_the_cache_stale() {
+fn an_edit_of_the_shared_environment_even_a_comment_makes_every_tool_stale() {
     let _serial = serial();
     let root = cached_repo("tools-stale");
-    let versions = root.join("tools/versions.env");
-    fs::write(
-        &versions,
-        fs::read_to_string(&versions).unwrap() + "# an edit\n",
-    )
-    .unwrap();
-    rebuilt(&root, &[], "stale");
+    let env = root.join("tools/env.Dockerfile");
+    fs::write(&env, fs::read_to_string(&env).unwrap() + "# an edit\n").unwrap();
+    let err = rebuilt(&root, &[], "stale");
+    for tool in &toolbox::TOOLS {
+        assert!(
+            err.contains(&format!(
+                "{}: rebuilding from source: its recipe",
+                tool.name
+            )),
+            "{}",
+            tail(&err)
+        );
+    }
     // The rebuilt cache is for the edited tree: the next run is a hit.
     let err = ok(xtask(&root, &["tools"], &[]));
     assert!(err.contains("cache hit"), "{}", tail(&err));
@@ -198,7 +288,7 @@ fn a_cache_ci_says_it_restored_is_still_verified() {
     rebuilt(
         &root,
         &[("TOOLS_CACHE_HIT", "true")],
-        "warning: TOOLS_CACHE_HIT=true but the restored cache is not usable",
+        "warning: TOOLS_CACHE_HIT=true but the restored cache is not wholly usable",
     );
 }
 
@@ -240,7 +330,7 @@ fn forced_rebuild_compiles_from_source_and_refreshes_the_cache() {
     // In the compile from source only the base image itself may be reported
     // as cached; every step runs. (The image then made from the refreshed
     // cache may reuse its layers: the rebuild gave the same bytes.)
-    let source = &err[err.find("build.Dockerfile").unwrap()..];
+    let source = &err[err.find("tools-source.").unwrap()..];
     let source = &source[..source.find("\n$ docker build").unwrap_or(source.len())];
     assert_eq!(
         source.matches("CACHED").count(),
@@ -255,8 +345,8 @@ fn forced_rebuild_compiles_from_source_and_refreshes_the_cache() {
     );
     cache_is_intact(&root);
     let after = cache_manifest(&root);
-    assert_eq!(after["key"], before["key"]);
-    // perf and fio build reproducibly: the same bytes from a cold compile.
+    assert_eq!(after["tools"], before["tools"]);
+    // Every tool builds reproducibly: the same bytes from a cold compile.
     assert_eq!(
         after["files"], before["files"],
         "a cold rebuild gave different tools"
@@ -269,12 +359,8 @@ fn buildx_path_builds_the_same_tools_as_plain_docker() {
     let root = scratch_repo("buildx");
     ok(xtask(&root, &["tools"], &[]));
     let plain = cache_manifest(&root)["files"].clone();
-    let versions = root.join("tools/versions.env");
-    fs::write(
-        &versions,
-        fs::read_to_string(&versions).unwrap() + "# buildx\n",
-    )
-    .unwrap();
+    let env = root.join("tools/env.Dockerfile");
+    fs::write(&env, fs::read_to_string(&env).unwrap() + "# buildx\n").unwrap();
 
     // A directory cache needs a builder that can export one. The default
     // builder's `docker` driver cannot, and a docker-container builder needs
