@@ -118,6 +118,10 @@ pub struct Bench {
     /// Also measure the cold figures (empty tools cache, fresh clone): several minutes each.
     #[arg(long)]
     pub cold: bool,
+    /// Also measure each tool's build alone and after an edit of its recipe
+    /// (wall and CPU seconds, one run each: several minutes per tool).
+    #[arg(long)]
+    pub tools: bool,
     /// Exit non-zero when a figure misses its goal.
     #[arg(long)]
     pub check: bool,
