@@ -64,8 +64,11 @@ pub fn merge(into: &mut Files, part: &str, files: Files) -> Result<()> {
     Ok(())
 }
 
-/// The archive of `files`, with an entry for every folder.
-pub fn archive(files: &Files) -> Result<Vec<u8>> {
+/// The archive of `files`, with an entry for every folder. Stored without
+/// compression inside the gzip stream: nearly every byte is in an already
+/// compressed source tarball (measured: gzip -6 saves 0.25% of 278 MB and
+/// takes 7 s to write and 2 s to read back on each partial rebuild).
+pub fn archive(files: Files) -> Result<Vec<u8>> {
     let mut dirs = BTreeSet::from([ROOT.to_string()]);
     for path in files.keys() {
         let mut at = 0;
@@ -75,13 +78,13 @@ pub fn archive(files: &Files) -> Result<Vec<u8>> {
         }
     }
     let mut entries: Vec<Entry> = dirs.into_iter().map(|path| Entry::Dir { path }).collect();
-    entries.extend(files.iter().map(|(path, content)| Entry::File {
+    entries.extend(files.into_iter().map(|(path, content)| Entry::File {
         path: format!("{ROOT}{path}"),
         mode: 0o644,
-        content: content.clone(),
+        content,
     }));
     entries.sort_by(|a, b| a.path().cmp(b.path()));
-    package::tgz(&entries, 0)
+    package::tgz_at(&entries, 0, flate2::Compression::none())
 }
 
 #[cfg(test)]
@@ -114,8 +117,8 @@ mod tests {
             files(&[("licenses/fio/COPYING", "g"), ("fio_3.33-3.dsc", "d")]),
         )
         .unwrap();
-        let bytes = archive(&a).unwrap();
-        assert_eq!(bytes, archive(&b).unwrap());
+        let bytes = archive(a).unwrap();
+        assert_eq!(bytes, archive(b).unwrap());
         let tgz = dir.join("oss_source.tgz");
         std::fs::write(&tgz, &bytes).unwrap();
         let wanted: BTreeSet<String> = ["licenses/fio/COPYING".to_string()].into();

@@ -81,9 +81,14 @@ pub fn entries(binary: Vec<u8>, sbom: Vec<u8>, docs: &Docs) -> Vec<Entry> {
 
 /// A gzipped tar of `entries`, the same bytes for the same input on any machine.
 pub fn tgz(entries: &[Entry], mtime: u64) -> Result<Vec<u8>> {
+    tgz_at(entries, mtime, Compression::default())
+}
+
+/// [`tgz`] at a given compression level.
+pub fn tgz_at(entries: &[Entry], mtime: u64, level: Compression) -> Result<Vec<u8>> {
     let gz = GzBuilder::new()
         .mtime(0)
-        .write(Vec::new(), Compression::default());
+        .write(Vec::new(), level);
     let mut tar = tar::Builder::new(gz);
     tar.mode(tar::HeaderMode::Deterministic);
     for entry in entries {

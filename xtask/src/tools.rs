@@ -348,7 +348,7 @@ fn rebuild(
             };
             oss::merge(&mut files, "the libraries", part)?;
         }
-        let archive = oss::archive(&files)?;
+        let archive = oss::archive(files)?;
         fs::write(
             dir.join(tools_cache::OSS_MD5),
             crate::package::md5_line(&archive, tools_cache::OSS),
@@ -367,8 +367,20 @@ fn rebuild(
     manifest.files = tools_cache::hash_files(dir, &all)?;
     fs::write(dir.join(tools_cache::MANIFEST), manifest.render())?;
 
-    // The new cache must pass the same verdict as any other before use.
-    let check = tools_cache::verdict(&tools_cache::observe(dir)?, &expected);
+    // The new cache must pass the same verdict as any other before use (the
+    // files were hashed just now, from the staging directory itself).
+    let observed = tools_cache::Observation::Present {
+        manifest: Some(fs::read(dir.join(tools_cache::MANIFEST))?),
+        files: tools_cache::list_files(dir)?
+            .into_iter()
+            .filter(|p| p != tools_cache::MANIFEST)
+            .map(|p| {
+                let sha = manifest.files.get(&p).cloned().unwrap_or_default();
+                (p, sha)
+            })
+            .collect(),
+    };
+    let check = tools_cache::verdict(&observed, &expected);
     if !check.all_reused()
         || check.manifest.as_ref().map(|m| &m.libraries.key) != Some(&libraries_key)
     {

@@ -377,7 +377,7 @@ pub fn read_tree(root: &Path) -> Result<Vec<(String, Vec<u8>)>> {
 }
 
 /// Relative paths of every file (and anything that is not a directory) under `root`, sorted.
-fn list_files(root: &Path) -> Result<Vec<String>> {
+pub fn list_files(root: &Path) -> Result<Vec<String>> {
     let mut out = Vec::new();
     let mut stack = vec![String::new()];
     while let Some(rel) = stack.pop() {
