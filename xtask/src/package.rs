@@ -86,9 +86,7 @@ pub fn tgz(entries: &[Entry], mtime: u64) -> Result<Vec<u8>> {
 
 /// [`tgz`] at a given compression level.
 pub fn tgz_at(entries: &[Entry], mtime: u64, level: Compression) -> Result<Vec<u8>> {
-    let gz = GzBuilder::new()
-        .mtime(0)
-        .write(Vec::new(), level);
+    let gz = GzBuilder::new().mtime(0).write(Vec::new(), level);
     let mut tar = tar::Builder::new(gz);
     tar.mode(tar::HeaderMode::Deterministic);
     for entry in entries {
@@ -161,13 +159,26 @@ pub fn third_party_programs(per_arch: &[(&str, Vec<Embedded>)]) -> Result<String
         return Ok(text);
     };
     for tool in first {
+        let linked = per_arch.iter().any(|(_, tools)| {
+            tools
+                .iter()
+                .any(|t| t.name == tool.name && !t.libraries.is_empty())
+        });
         text += &format!(
-            "\n{}\n  source: Debian package {} {}\n  licence: {}\n  statically linked with:\n",
+            "\n{}\n  source: Debian package {} {}\n  licence: {}\n  {}\n",
             tool.name,
             tool.source,
             tool.source_version,
-            crate::toolbox::licence(&tool.source)?
+            crate::toolbox::licence(&tool.source)?,
+            if linked {
+                "statically linked with:"
+            } else {
+                "a data file, linked with nothing"
+            }
         );
+        if !linked {
+            continue;
+        }
         for (arch, tools) in per_arch {
             let Some(t) = tools.iter().find(|t| t.name == tool.name) else {
                 continue;
@@ -427,6 +438,16 @@ mod tests {
         );
         assert!(
             text.contains("    aarch64: glibc 2.36-9 (LGPL-2.1-or-later)\n"),
+            "{text}"
+        );
+        let ids = Embedded {
+            name: "pci.ids".into(),
+            source: "pciutils".into(),
+            ..tool(&[])
+        };
+        let text = third_party_programs(&[("x86_64", vec![ids])]).unwrap();
+        assert!(
+            text.ends_with("pci.ids\n  source: Debian package pciutils 3.33-3\n  licence: GPL-2.0-or-later\n  a data file, linked with nothing\n"),
             "{text}"
         );
     }

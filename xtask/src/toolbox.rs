@@ -192,7 +192,12 @@ pub const LICENCES: &[(&str, &str)] = &[
     ("linux", "GPL-2.0-only"),
     ("numactl", "LGPL-2.1-only"),
     ("pciutils", "GPL-2.0-or-later"),
-    ("smartmontools", "GPL-2.0-or-later"),
+    // smartctl on Linux also compiles linux_nvme_ioctl.h (GPL-2) and
+    // sg_unaligned.h (BSD-2-Clause).
+    (
+        "smartmontools",
+        "GPL-2.0-or-later AND GPL-2.0-only AND BSD-2-Clause",
+    ),
     ("xz-utils", "LicenseRef-public-domain"),
     ("zlib", "Zlib"),
 ];

@@ -87,9 +87,8 @@ impl flags::Bench {
                 clone.join("xtask").display().to_string(),
             )];
             let xtask = std::env::current_exe()?.display().to_string();
-            let cost = tools::measure(|| {
-                time(sh, &xtask, &["tools", "--no-cache"], &env).map(|_| ())
-            })?;
+            let cost =
+                tools::measure(|| time(sh, &xtask, &["tools", "--no-cache"], &env).map(|_| ()))?;
             cold_tools = Some(cost);
             figures.insert("tools_cold_s", vec![cost.wall]);
             eprintln!("bench: dist_cold_s (one run: several minutes)");
@@ -107,7 +106,10 @@ impl flags::Bench {
         println!("{table}");
         if per_tool.is_some() || cold_tools.is_some() {
             let empty = tools::Figures { per_tool: vec![] };
-            println!("{}", tools::render(per_tool.as_ref().unwrap_or(&empty), cold_tools));
+            println!(
+                "{}",
+                tools::render(per_tool.as_ref().unwrap_or(&empty), cold_tools)
+            );
         }
         let out = crate::target_dir().join("bench");
         fs::create_dir_all(&out)?;

@@ -44,7 +44,10 @@ pub fn busy_of(line: &str) -> Result<f64> {
         .collect::<Result<_, _>>()
         .context("parsing /proc/stat")?;
     if fields.len() < 8 {
-        bail!("/proc/stat's cpu line has {} fields, expected 8 or more", fields.len());
+        bail!(
+            "/proc/stat's cpu line has {} fields, expected 8 or more",
+            fields.len()
+        );
     }
     Ok(fields[0] + fields[1] + fields[2] + fields[5] + fields[6] + fields[7])
 }
@@ -107,11 +110,18 @@ fn alone(sh: &Shell, copy: &Path, recipes: &Recipes, tool: &'static Tool) -> Res
             bail!(
                 "building {} alone failed: {}",
                 tool.name,
-                String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("")
+                String::from_utf8_lossy(&out.stderr)
+                    .lines()
+                    .last()
+                    .unwrap_or("")
             );
         }
         let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        let _ = cmd!(sh, "docker rmi {id}").quiet().ignore_stdout().ignore_stderr().run();
+        let _ = cmd!(sh, "docker rmi {id}")
+            .quiet()
+            .ignore_stdout()
+            .ignore_stderr()
+            .run();
         Ok(())
     })
 }
@@ -124,7 +134,11 @@ fn recipe_edit(sh: &Shell, copy: &Path, cargo: &str, tool: &'static Tool) -> Res
     let nonce = format!("{:?}", Instant::now());
     fs::write(&path, force_compile(&original, tool, &nonce))?;
     let run = |sh: &Shell| -> Result<()> {
-        cmd!(sh, "{cargo} tools").quiet().ignore_stdout().ignore_stderr().run()?;
+        cmd!(sh, "{cargo} tools")
+            .quiet()
+            .ignore_stdout()
+            .ignore_stderr()
+            .run()?;
         Ok(())
     };
     let cost = measure(|| run(sh));
@@ -142,7 +156,11 @@ pub fn run(sh: &Shell, copy: &Path, cargo: &str) -> Result<Figures> {
     let base = crate::docker::DEFAULT_BASE_IMAGE;
     let recipes = Recipes::new(files, base)?;
     // Everything but the forced stages from the layer cache.
-    cmd!(sh, "{cargo} tools").quiet().ignore_stdout().ignore_stderr().run()?;
+    cmd!(sh, "{cargo} tools")
+        .quiet()
+        .ignore_stdout()
+        .ignore_stderr()
+        .run()?;
     let mut per_tool = Vec::new();
     for tool in &TOOLS {
         eprintln!("bench: {} alone, then its recipe edited", tool.name);
