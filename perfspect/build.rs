@@ -1,16 +1,27 @@
 //! Build script of perfspect.
 //!
 //! Contract (the release build in `xtask` depends on it):
-//! - `PERFSPECT_TOOLS_DIR`, if set and not empty, is a directory holding
-//!   `<arch>/perf` and `<arch>/fio`, `<arch>` being the *target* architecture
-//!   (`x86_64` or `aarch64`, from `CARGO_CFG_TARGET_ARCH`). Both files are
-//!   embedded with their sha256, computed here.
+//! - `PERFSPECT_TOOLS_DIR`, if set and not empty, is a directory holding the
+//!   toolbox of each architecture in `<arch>/`, `<arch>` being the *target*
+//!   architecture (`x86_64` or `aarch64`, from `CARGO_CFG_TARGET_ARCH`).
+//!   Every regular file of `<arch>/` is embedded, sorted by name, with its
+//!   sha256 computed here (executables and data files such as `pci.ids`
+//!   alike: perfspect knows which is which).
 //!   * unset or empty: no tools are embedded (a plain local build works);
 //!   * set, but the directory does not exist: the build fails;
-//!   * set, for `x86_64` or `aarch64`, and `<arch>/perf` or `<arch>/fio` is
-//!     missing: the build fails (a release never ships without tools);
+//!   * set, for `x86_64` or `aarch64`: the build fails when `<arch>/` is
+//!     missing or holds no regular file (a release never ships without
+//!     tools), when a file is empty, or when a file name is not made of
+//!     `[A-Za-z0-9._-]` only (it becomes a file name on the user's machine);
 //!   * set, for another target architecture (perfspect has no tools for it):
 //!     no tools are embedded, with a cargo warning.
+//! - `PERFSPECT_TOOLS_SOURCES`, if set and not empty, says what each file was
+//!   built from: `name=source-package version` entries joined by `;`
+//!   (`perf=linux 6.1.176-1;pci.ids=pciutils 1:3.9.0-4`). One cargo run
+//!   builds every architecture with the same value, so it lists the files of
+//!   all of them; every embedded file must have an entry, or the build fails
+//!   (a release must say where each of its files comes from). The package
+//!   ends up in `EmbeddedTool::package`, empty when the variable is unset.
 //! - `PERFSPECT_TOOLS_DIGEST`, set by the release build to a name of the
 //!   tools' content, reruns this script when the content changes: cargo's
 //!   own check of the embedded files compares modification times, and tools
@@ -24,13 +35,13 @@
 //! cargo's dep-info only, not in the binary).
 
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use std::env;
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::exit;
 
-const TOOLS: [&str; 2] = ["perf", "fio"];
 const SUPPORTED_ARCHES: [&str; 2] = ["x86_64", "aarch64"];
 
 fn fail(msg: &str) -> ! {
@@ -40,6 +51,7 @@ fn fail(msg: &str) -> ! {
 
 fn main() {
     println!("cargo:rerun-if-env-changed=PERFSPECT_TOOLS_DIR");
+    println!("cargo:rerun-if-env-changed=PERFSPECT_TOOLS_SOURCES");
     println!("cargo:rerun-if-env-changed=PERFSPECT_VERSION");
     println!("cargo:rerun-if-env-changed=PERFSPECT_TOOLS_DIGEST");
     println!("cargo:rerun-if-changed=build.rs");
@@ -55,6 +67,13 @@ fn main() {
         fail("PERFSPECT_VERSION must be a single line without control characters");
     }
 
+    let sources = match env::var("PERFSPECT_TOOLS_SOURCES") {
+        Ok(s) if !s.trim().is_empty() => Some(parse_sources(&s)),
+        Ok(_) => None,
+        Err(env::VarError::NotPresent) => None,
+        Err(env::VarError::NotUnicode(_)) => fail("PERFSPECT_TOOLS_SOURCES is not valid UTF-8"),
+    };
+
     let tools = match env::var_os("PERFSPECT_TOOLS_DIR") {
         Some(dir) if !dir.is_empty() => find_tools(Path::new(&dir), &arch),
         _ => Vec::new(),
@@ -66,6 +85,7 @@ fn main() {
     let _ = writeln!(code, "pub const BUILD_ARCH: &str = {arch:?};");
     code.push_str("pub static EMBEDDED: &[EmbeddedTool] = &[\n");
     for (name, path) in &tools {
+        let package = package_of(sources.as_ref(), name);
         let data = fs::read(path)
             .unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", path.display())));
         let sha = hex(&Sha256::digest(&data));
@@ -74,7 +94,7 @@ fn main() {
             .unwrap_or_else(|| fail(&format!("tool path {} is not valid UTF-8", path.display())));
         let _ = writeln!(
             code,
-            "    EmbeddedTool {{ name: {name:?}, data: include_bytes!({path_str:?}), sha256: {sha:?}, size: {} }},",
+            "    EmbeddedTool {{ name: {name:?}, data: include_bytes!({path_str:?}), sha256: {sha:?}, size: {}, package: {package:?} }},",
             data.len()
         );
     }
@@ -88,8 +108,63 @@ fn main() {
     }
 }
 
-/// The tools to embed for `arch` from `dir`, or none (see the contract above).
-fn find_tools(dir: &Path, arch: &str) -> Vec<(&'static str, PathBuf)> {
+/// Reads `PERFSPECT_TOOLS_SOURCES` (`name=package version;...`) into a map
+/// from file name to package; any malformed entry fails the build, since a
+/// typo would otherwise surface only as a missing entry later.
+fn parse_sources(text: &str) -> BTreeMap<String, String> {
+    let mut map = BTreeMap::new();
+    for entry in text.split(';').map(str::trim).filter(|e| !e.is_empty()) {
+        let Some((name, package)) = entry.split_once('=') else {
+            fail(&format!(
+                "PERFSPECT_TOOLS_SOURCES entry {entry:?} is not `name=source-package version`"
+            ));
+        };
+        let (name, package) = (name.trim(), package.trim());
+        let valid = valid_name(name)
+            && package.split_whitespace().count() == 2
+            && !package.chars().any(|c| c.is_control());
+        if !valid {
+            fail(&format!(
+                "PERFSPECT_TOOLS_SOURCES entry {entry:?} is not `name=source-package version`"
+            ));
+        }
+        if let Some(old) = map.insert(name.to_string(), package.to_string()) {
+            if old != package {
+                fail(&format!(
+                    "PERFSPECT_TOOLS_SOURCES gives {name} two packages: {old:?} and {package:?}"
+                ));
+            }
+        }
+    }
+    map
+}
+
+/// The package `name` was built from: "" without `PERFSPECT_TOOLS_SOURCES`,
+/// its entry with it (a file without one fails the build).
+fn package_of(sources: Option<&BTreeMap<String, String>>, name: &str) -> String {
+    let Some(sources) = sources else {
+        return String::new();
+    };
+    match sources.get(name) {
+        Some(p) => p.clone(),
+        None => fail(&format!(
+            "PERFSPECT_TOOLS_SOURCES has no entry for the embedded file {name}: \
+             add `{name}=<source-package> <version>` to it, or remove {name} from PERFSPECT_TOOLS_DIR"
+        )),
+    }
+}
+
+/// A file name safe to write anywhere and to print: `[A-Za-z0-9._-]+`.
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// The files to embed for `arch` from `dir`, sorted by name, or none (see
+/// the contract above).
+fn find_tools(dir: &Path, arch: &str) -> Vec<(String, PathBuf)> {
     let dir = if dir.is_relative() {
         // Relative to the workspace root is the least surprising reading.
         let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
@@ -102,7 +177,7 @@ fn find_tools(dir: &Path, arch: &str) -> Vec<(&'static str, PathBuf)> {
     };
     if !dir.is_dir() {
         fail(&format!(
-            "PERFSPECT_TOOLS_DIR={} is not a directory: it must hold {arch}/perf and {arch}/fio \
+            "PERFSPECT_TOOLS_DIR={} is not a directory: it must hold {arch}/ with the tools \
              (unset it to build without embedded tools)",
             dir.display()
         ));
@@ -122,29 +197,61 @@ fn find_tools(dir: &Path, arch: &str) -> Vec<(&'static str, PathBuf)> {
         );
         return Vec::new();
     }
-    for tool in TOOLS {
-        let path = arch_dir.join(tool);
-        println!("cargo:rerun-if-changed={}", path.display());
-        let meta = fs::metadata(&path).unwrap_or_else(|_| {
-            fail(&format!(
-                "PERFSPECT_TOOLS_DIR is set but {} is missing: a release must embed both perf and fio for {arch}",
+    if !arch_dir.is_dir() {
+        fail(&format!(
+            "PERFSPECT_TOOLS_DIR is set but {} is missing: a release never ships without tools \
+             (fill it, or unset PERFSPECT_TOOLS_DIR)",
+            arch_dir.display()
+        ));
+    }
+    let files = regular_files(&arch_dir);
+    if files.is_empty() {
+        fail(&format!(
+            "PERFSPECT_TOOLS_DIR is set but {} holds no tools: a release never ships without tools \
+             (fill it, or unset PERFSPECT_TOOLS_DIR)",
+            arch_dir.display()
+        ));
+    }
+    files
+}
+
+/// The regular files of `arch_dir` (symbolic links followed), sorted by name,
+/// each checked: a valid name and some content.
+fn regular_files(arch_dir: &Path) -> Vec<(String, PathBuf)> {
+    let entries = fs::read_dir(arch_dir)
+        .unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", arch_dir.display())));
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry =
+            entry.unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", arch_dir.display())));
+        let path = entry.path();
+        let meta = fs::metadata(&path)
+            .unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", path.display())));
+        if !meta.is_file() {
+            println!(
+                "cargo:warning=perfspect: {} is not a regular file: not embedded",
                 path.display()
-            ))
-        });
-        if !meta.is_file() || meta.len() == 0 {
+            );
+            continue;
+        }
+        let name = match entry.file_name().into_string() {
+            Ok(n) if valid_name(&n) => n,
+            _ => fail(&format!(
+                "{} has a name not made of [A-Za-z0-9._-]: rename or remove it",
+                path.display()
+            )),
+        };
+        if meta.len() == 0 {
             fail(&format!(
-                "PERFSPECT_TOOLS_DIR is set but {} is not a non-empty regular file",
+                "{} is empty: rebuild the tools (a zero-length file is a failed build)",
                 path.display()
             ));
         }
+        println!("cargo:rerun-if-changed={}", path.display());
+        files.push((name, fs::canonicalize(&path).unwrap_or(path)));
     }
-    TOOLS
-        .iter()
-        .map(|t| {
-            let path = arch_dir.join(t);
-            (*t, fs::canonicalize(&path).unwrap_or(path))
-        })
-        .collect()
+    files.sort();
+    files
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -42,7 +42,11 @@ pub fn tool_output(data: &[u8]) {
     let _ = ipmi::parse_colon(&text);
     let _ = disks::parse_smartctl(&text);
     let _ = software::version_of(&text);
-    let _ = crate::tools::parse_version(&text);
+    for name in crate::tools::known("x86_64") {
+        let _ = crate::tools::parse_version(name, &text);
+    }
+    let _ = crate::tools::pci_ids_version(&text);
+    let _ = crate::tools::package_version(&text);
     let _ = power::parse_turbostat(&text);
     let lines: Vec<String> = text.lines().map(str::to_string).collect();
     let _ = turbostat::parse(&lines);

@@ -30,7 +30,7 @@ enum Command {
     Telemetry(telemetry::Args),
     /// Where CPU time goes: perf stacks drawn as an interactive flame graph
     Flamegraph(flamegraph::Args),
-    /// The embedded perf and fio
+    /// The embedded toolbox: perf, fio, lspci and pci.ids, ethtool, ipmitool, smartctl, ...
     Tools {
         #[command(subcommand)]
         action: ToolsAction,
@@ -39,7 +39,7 @@ enum Command {
 
 #[derive(Subcommand)]
 enum ToolsAction {
-    /// Name, version, architecture, size, sha256 and source of each tool
+    /// Name, version, architecture, size, sha256, source and package of each tool
     List {
         /// Output format
         #[arg(long, short = 'f', value_enum, default_value = "txt")]

@@ -14,6 +14,10 @@
 //!
 //! The no-tools test runs against a copy of the binary with no override; the
 //! test build must not embed tools (PERFSPECT_TOOLS_DIR unset).
+//!
+//! Only perf and fio are needed from the toolbox: the list and extract test
+//! fills the rest of it (lspci, pci.ids, ethtool, ...) with stand-ins that
+//! print a version line, where the binary does not embed them.
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -104,8 +108,54 @@ fn install_override(perf: &Path, fio: &Path) -> PathBuf {
     bin
 }
 
+/// The toolbox of the running architecture, in the order `tools list` shows it.
+fn known_tools() -> &'static [&'static str] {
+    match arch() {
+        "x86_64" => &[
+            "perf",
+            "turbostat",
+            "intel-speed-select",
+            "fio",
+            "lspci",
+            "pci.ids",
+            "ethtool",
+            "ipmitool",
+            "smartctl",
+        ],
+        "aarch64" => &[
+            "perf", "fio", "lspci", "pci.ids", "ethtool", "ipmitool", "smartctl",
+        ],
+        _ => &["perf", "fio"],
+    }
+}
+
+/// `tools list --format json` of `bin`, whatever its exit status (it fails
+/// when a tool is missing, and still lists them all).
+fn tool_list(bin: &Path) -> (Output, Vec<Value>) {
+    let o = run_bin(bin, &["tools", "list", "--format", "json"]);
+    let j: Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("invalid JSON ({e}): {}{}", stdout(&o), stderr(&o)));
+    let tools = j["tools"].as_array().cloned().unwrap_or_default();
+    (o, tools)
+}
+
+fn listed<'a>(tools: &'a [Value], name: &str) -> &'a Value {
+    tools
+        .iter()
+        .find(|t| t["name"] == name)
+        .unwrap_or_else(|| panic!("{name} is not listed: {tools:?}"))
+}
+
+/// Whether perf and fio, the tools these tests run, work in `bin`. Not the
+/// status of `tools list`: it covers the whole toolbox and fails when any
+/// tool is missing, as with an override of perf and fio only.
 fn has_tools(bin: &Path) -> bool {
-    run_bin(bin, &["tools", "list"]).status.success()
+    let (_, tools) = tool_list(bin);
+    ["perf", "fio"].iter().all(|name| {
+        tools
+            .iter()
+            .any(|t| t["name"] == *name && t["source"] != "none" && t["problem"].is_null())
+    })
 }
 
 /// A perfspect binary with working tools; panics when there are none.
@@ -122,13 +172,14 @@ fn tooled() -> &'static Path {
                 fio.display()
             );
             let bin = install_override(&perf, &fio);
-            let o = run_bin(&bin, &["tools", "list"]);
-            assert!(
-                o.status.success(),
-                "PERFSPECT_TEST_TOOLS_DIR tools are unusable: {}{}",
-                stdout(&o),
-                stderr(&o)
-            );
+            if !has_tools(&bin) {
+                let o = run_bin(&bin, &["tools", "list"]);
+                panic!(
+                    "PERFSPECT_TEST_TOOLS_DIR tools are unusable: {}{}",
+                    stdout(&o),
+                    stderr(&o)
+                );
+            }
             return Some(bin);
         }
         if has_tools(Path::new(BIN)) {
@@ -532,6 +583,16 @@ fn no_tools_message() {
     assert_ne!(list.status.code(), Some(0));
     assert!(stderr(&list).contains("no tools are embedded in this build"));
     assert!(stdout(&list).contains("not available"));
+    // The whole toolbox is listed as missing, in order.
+    let (o, tools) = tool_list(&bin);
+    assert_eq!(o.status.code(), Some(2));
+    let names: Vec<&str> = tools.iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(names, known_tools());
+    for t in &tools {
+        assert_eq!(t["source"], "none", "{t}");
+        assert_eq!(t["problem"], "not available", "{t}");
+        assert!(t["package"].is_null(), "{t}");
+    }
     assert_eq!(std::fs::read_dir(&bench_dir).unwrap().count(), 0);
     std::fs::remove_dir_all(&dir).unwrap();
     std::fs::remove_dir_all(&bench_dir).unwrap();
@@ -539,47 +600,135 @@ fn no_tools_message() {
 
 // ---------------------------------------------------------------- tools
 
+/// A stand-in for the tool `name` that prints the version line the real one
+/// does (turbostat on stderr), whatever its arguments; pci.ids gets a header.
+fn stand_in(name: &str) -> (String, u32) {
+    let line = match name {
+        "pci.ids" => return ("#\n#\tVersion: 2022.11.20\n#\n".into(), 0o644),
+        "turbostat" => "echo 'turbostat version 2022.10.04 - Len Brown' >&2",
+        "lspci" => "echo 'lspci version 3.9.0'",
+        "ethtool" => "echo 'ethtool version 6.1'",
+        "ipmitool" => "echo 'ipmitool version 1.8.19'",
+        "smartctl" => "echo 'smartctl 7.3 2022-02-28 r5338 [x86_64-linux-6.1.0] (local build)'",
+        // Not run by `tools list`: its version is its package's.
+        "intel-speed-select" => "exit 1",
+        other => panic!("no stand-in for {other}: the test needs the real one"),
+    };
+    (format!("#!/bin/sh\n{line}\n"), 0o755)
+}
+
+/// A private copy of `bin` whose toolbox is complete: what the binary lacks
+/// (not embedded, no override) is added as a stand-in override.
+fn complete_toolbox(bin: &Path) -> PathBuf {
+    let bin = private_copy(bin, "toolbox");
+    let over = bin.parent().unwrap().join("tools").join(arch());
+    std::fs::create_dir_all(&over).unwrap();
+    let (_, tools) = tool_list(&bin);
+    for t in tools.iter().filter(|t| t["source"] == "none") {
+        let name = t["name"].as_str().unwrap();
+        let (text, mode) = stand_in(name);
+        std::fs::write(over.join(name), text).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(over.join(name), std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    bin
+}
+
 #[test]
 fn tools_list_and_extract() {
-    let bin = need_tools!();
-    let j = json(&run_bin(bin, &["tools", "list", "--format", "json"]));
+    let bin = complete_toolbox(need_tools!());
+    let j = json(&run_bin(&bin, &["tools", "list", "--format", "json"]));
     let tools = j["tools"].as_array().unwrap();
-    assert_eq!(tools.len(), 2);
+    let names: Vec<&str> = tools.iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(names, known_tools());
     for t in tools {
         assert_eq!(t["arch"], arch());
-        assert!(
-            t["version"]
-                .as_str()
-                .unwrap()
-                .chars()
-                .next()
-                .unwrap()
-                .is_ascii_digit(),
-            "{t}"
-        );
+        // intel-speed-select's version is its package's: none for an override.
+        let unknown = t["name"] == "intel-speed-select" && t["package"].is_null();
+        if !unknown {
+            assert!(
+                t["version"]
+                    .as_str()
+                    .unwrap()
+                    .chars()
+                    .next()
+                    .unwrap()
+                    .is_ascii_digit(),
+                "{t}"
+            );
+        }
         assert_eq!(t["sha256"].as_str().unwrap().len(), 64);
         assert!(t["size_bytes"].as_u64().unwrap() > 0);
         assert!(t["source"] == "embedded" || t["source"] == "override");
+        assert!(t["problem"].is_null(), "{t}");
+        if t["source"] == "override" {
+            assert!(t["package"].is_null(), "{t}");
+        }
     }
-    let txt = stdout(&run_bin(bin, &["tools", "list"]));
+    for (name, version) in [("lspci", "3.9.0"), ("pci.ids", "2022.11.20")] {
+        if listed(tools, name)["source"] == "override" {
+            assert_eq!(listed(tools, name)["version"], version);
+        }
+    }
+    let txt = stdout(&run_bin(&bin, &["tools", "list"]));
     assert!(txt.starts_with("NAME"));
-    assert_eq!(txt.lines().count(), 3);
+    assert!(txt.lines().next().unwrap().ends_with("PACKAGE"), "{txt}");
+    assert_eq!(txt.lines().count(), tools.len() + 1);
 
     let dir = scratch("extract");
-    let o = run_bin(bin, &["tools", "extract", dir.to_str().unwrap()]);
+    let o = run_bin(&bin, &["tools", "extract", dir.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).lines().count(), tools.len());
     for t in tools {
         let name = t["name"].as_str().unwrap();
         let path = dir.join(name);
         let data = std::fs::read(&path).unwrap();
         assert_eq!(data.len() as u64, t["size_bytes"].as_u64().unwrap());
         use std::os::unix::fs::PermissionsExt;
-        assert_ne!(
-            std::fs::metadata(&path).unwrap().permissions().mode() & 0o111,
-            0
-        );
-        let v = Command::new(&path).arg("--version").output().unwrap();
+        let exec = std::fs::metadata(&path).unwrap().permissions().mode() & 0o111;
+        assert_eq!(exec == 0, name == "pci.ids", "{name}: mode");
+    }
+    for name in ["perf", "fio"] {
+        let v = Command::new(dir.join(name))
+            .arg("--version")
+            .output()
+            .unwrap();
         assert!(v.status.success());
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(bin.parent().unwrap()).unwrap();
+}
+
+/// One override among embedded tools replaces that tool only; in a build
+/// without embedded tools the others stay missing.
+#[test]
+fn one_override_among_the_others() {
+    let dir = scratch("one-override");
+    let bin = binary_copy(&dir);
+    let (_, before) = tool_list(&bin);
+    let over = dir.join("tools").join(arch());
+    std::fs::create_dir_all(&over).unwrap();
+    let ethtool = over.join("ethtool");
+    std::fs::write(&ethtool, "#!/bin/sh\necho 'ethtool version 9.9'\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&ethtool, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let (o, after) = tool_list(&bin);
+    assert_eq!(after.len(), before.len());
+    let t = listed(&after, "ethtool");
+    assert_eq!(t["source"], "override", "{t}");
+    assert_eq!(t["version"], "9.9", "{t}");
+    assert!(t["package"].is_null(), "{t}");
+    let canonical = std::fs::canonicalize(&ethtool).unwrap();
+    assert_eq!(t["path"], canonical.to_str().unwrap());
+    let embeds = before.iter().any(|t| t["source"] == "embedded");
+    for t in after.iter().filter(|t| t["name"] != "ethtool") {
+        let expected = if embeds { "embedded" } else { "none" };
+        assert_eq!(t["source"], expected, "{t}");
+    }
+    if !embeds {
+        assert_eq!(o.status.code(), Some(2), "the others are missing");
+        assert!(stderr(&o).contains("no tools are embedded in this build"));
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -778,9 +927,9 @@ fn private_copy(bin: &Path, name: &str) -> PathBuf {
     if tools.is_dir() {
         let to = dir.join("tools").join(arch());
         std::fs::create_dir_all(&to).unwrap();
-        for t in ["perf", "fio"] {
-            if tools.join(t).is_file() {
-                link(&tools.join(t), &to.join(t));
+        for e in std::fs::read_dir(&tools).unwrap().flatten() {
+            if e.path().is_file() {
+                link(&e.path(), &to.join(e.file_name()));
             }
         }
     }

@@ -34,8 +34,8 @@ pub enum Format {
              ... all CPUs: GHz from the chain's rate per CPU-second, and the APERF/MPERF ratio
              where /dev/cpu/N/msr is readable
   --power    (x86_64) package and DRAM power and package temperature from turbostat, idle and
-             while the --cpu kernels run on every CPU; turbostat is not bundled yet: it is taken
-             from tools/<arch>/ next to the binary or PATH, and missing values say why
+             while the --cpu kernels run on every CPU; turbostat is taken from tools/<arch>/
+             next to the binary, the embedded copy or PATH, and missing values say why
   --memory   bandwidth (STREAM-like triad and a read-only stream, all CPUs, per NUMA node) and
              latency (a dependent random pointer chase from 16 KiB to 2x the last-level cache;
              the cache levels show as steps)

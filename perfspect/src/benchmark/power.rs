@@ -1,8 +1,8 @@
 //! The power part (`--power`, x86_64): package and DRAM power and the
 //! package temperature, idle and under the CPU part's kernels on every CPU,
-//! from turbostat. turbostat is not bundled yet: it is taken from the
-//! override directory (`tools/<arch>/turbostat` next to the binary) or from
-//! PATH; when it is absent or fails, every value is null and says why.
+//! from turbostat: the override (`tools/<arch>/turbostat` next to the
+//! binary), else the embedded copy (x86_64 releases), else PATH; when it is
+//! absent or fails, every value is null and says why.
 
 use super::cpu;
 use crate::tools;
@@ -41,11 +41,10 @@ pub struct Power {
     pub duration_s: f64,
 }
 
-/// turbostat in the override directory, else on PATH.
+/// turbostat in the override directory, else embedded, else on PATH.
 fn find_turbostat() -> Option<PathBuf> {
-    let over = tools::override_dir().join("turbostat");
-    if over.is_file() {
-        return Some(over);
+    if let Some(p) = tools::bundled("turbostat") {
+        return Some(p);
     }
     std::env::var_os("PATH")?
         .to_string_lossy()
@@ -130,7 +129,7 @@ pub fn run(seconds: f64, progress: bool) -> Power {
     let (mut idle, mut load) = (Reading::default(), Reading::default());
     match &found {
         None => unavailable.push(format!(
-            "turbostat not found (not bundled yet): put it in {} or on PATH (Debian: linux-cpupower)",
+            "turbostat not found: not bundled in this build nor on PATH: put it in {} or install it (Debian: linux-cpupower)",
             tools::override_dir().display()
         )),
         Some(t) => {

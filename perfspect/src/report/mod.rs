@@ -152,6 +152,7 @@ pub fn collect(sys: &Sys) -> Report {
         .unwrap_or_else(|| "unknown".into());
     let platform = platform::Platform::read(sys);
     let meminfo = parse::parse_meminfo(&sys.read_raw("/proc/meminfo").unwrap_or_default());
+    probe::prepare(sys);
     // The groups that run tools run at once, each tool with its own timeout.
     let (software, (pci, pci_note), nics, ipmi, disks) = std::thread::scope(|sc| {
         let sw = sc.spawn(|| software::software(sys));

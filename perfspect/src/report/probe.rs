@@ -15,12 +15,28 @@ use std::time::{Duration, Instant};
 /// Longest a single tool may run before it is killed.
 pub const TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The bundled tools the report runs.
+const TOOLBOX: &[&str] = &[
+    "lspci",
+    crate::tools::PCI_IDS,
+    "ethtool",
+    "ipmitool",
+    "smartctl",
+    "intel-speed-select",
+];
+
+/// Extracts the report's bundled tools before its groups run them at once
+/// (see [`crate::tools::prepare`]).
+pub fn prepare(sys: &Sys) {
+    if sys.is_real() {
+        crate::tools::prepare(TOOLBOX);
+    }
+}
+
 /// Where `name` is, if anywhere.
 pub fn locate(name: &str) -> Option<PathBuf> {
-    if crate::tools::find(name).is_some() {
-        if let Ok(p) = crate::tools::get(name) {
-            return Some(p);
-        }
+    if let Some(p) = crate::tools::bundled(name) {
+        return Some(p);
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
@@ -39,7 +55,10 @@ pub fn run(sys: &Sys, name: &str, args: &[&str]) -> Result<String, String> {
     let Some(path) = locate(name) else {
         return Err(format!("{name} not bundled or on PATH"));
     };
+    // lspci's `-i <pci.ids>`: the database perfspect bundles.
+    let fixed = crate::tools::fixed_args(name).map_err(|e| format!("{name} not run: {e:#}"))?;
     let mut child = Command::new(path)
+        .args(fixed)
         .args(args)
         .env("LC_ALL", "C")
         .env_remove("LANG")

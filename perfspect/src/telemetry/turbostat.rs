@@ -6,11 +6,11 @@ use super::series::{GROUPS, Point};
 use std::path::PathBuf;
 use std::process::Command;
 
-/// Where turbostat is: the override directory next to the binary, then PATH.
+/// Where turbostat is: the override directory next to the binary, the
+/// embedded copy (x86_64 releases), then PATH.
 pub fn locate() -> Option<PathBuf> {
-    let over = crate::tools::override_dir().join("turbostat");
-    if over.is_file() {
-        return Some(over);
+    if let Some(p) = crate::tools::bundled("turbostat") {
+        return Some(p);
     }
     let path = std::env::var_os("PATH").filter(|p| !p.is_empty())?;
     std::env::split_paths(&path)

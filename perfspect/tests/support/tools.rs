@@ -48,8 +48,20 @@ pub fn install(dir: &Path) -> PathBuf {
     bin
 }
 
+/// Whether perf and fio, the tools these tests run, work in `bin`. Not the
+/// status of `tools list`: it covers the whole toolbox (lspci, ethtool, ...)
+/// and fails when any is missing, as with the override installed here.
 fn has_tools(bin: &Path) -> bool {
-    run_bin(bin, &["tools", "list"]).status.success()
+    let o = run_bin(bin, &["tools", "list", "--format", "json"]);
+    let Ok(j) = serde_json::from_slice::<serde_json::Value>(&o.stdout) else {
+        return false;
+    };
+    let tools = j["tools"].as_array().cloned().unwrap_or_default();
+    ["perf", "fio"].iter().all(|name| {
+        tools
+            .iter()
+            .any(|t| t["name"] == *name && t["source"] != "none" && t["problem"].is_null())
+    })
 }
 
 /// The binary with both perf and fio, shared by a test binary's tests: the
