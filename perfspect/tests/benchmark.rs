@@ -148,9 +148,10 @@ fn cpu_runs_agree_within_their_spread() {
     for score in ["score_single", "score_all"] {
         let (x, y) = (&a["cpu"][score], &b["cpu"][score]);
         let (mx, my) = (x["median"].as_f64().unwrap(), y["median"].as_f64().unwrap());
-        // The runs' own spreads, with a floor of 10% for a busy CI VM.
+        // The runs' own spreads, with a floor of 15% for a busy CI VM (two
+        // runs on a 2-vCPU VM have differed by 10.3% with nothing else running).
         let tol_pct =
-            (x["spread_pct"].as_f64().unwrap() + y["spread_pct"].as_f64().unwrap()).max(10.0);
+            (x["spread_pct"].as_f64().unwrap() + y["spread_pct"].as_f64().unwrap()).max(15.0);
         let diff_pct = (mx - my).abs() / ((mx + my) / 2.0) * 100.0;
         assert!(
             diff_pct <= tol_pct,
