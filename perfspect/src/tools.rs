@@ -537,21 +537,14 @@ fn inspect(name: &'static str) -> ToolInfo {
     info
 }
 
-/// Inspects every tool at once: their version commands are slow under
-/// qemu-user (the release checks of the aarch64 binary), and independent.
+/// Inspects every tool, one after another. Not on threads: under qemu-user,
+/// which is how the release checks run the aarch64 binary, a fork while
+/// another thread is inside the emulator can leave the child deadlocked
+/// before its exec (seen: a release check that never ended).
 fn inspect_all() -> Vec<ToolInfo> {
     let names = names();
     prepare(&names);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = names
-            .iter()
-            .map(|&name| scope.spawn(move || inspect(name)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    })
+    names.iter().map(|&name| inspect(name)).collect()
 }
 
 pub fn cmd_list(json: bool) -> Result<()> {
