@@ -85,10 +85,19 @@ pub fn force_compile(dockerfile: &str, tool: &Tool, value: &str) -> String {
     out
 }
 
+/// A value no earlier run used: nanoseconds since the epoch (one word, so
+/// the `ARG` line declares exactly one argument).
+fn nonce() -> String {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
+        .to_string()
+}
+
 /// One tool's build alone, in the bench's copy `copy`.
 fn alone(sh: &Shell, copy: &Path, recipes: &Recipes, tool: &'static Tool) -> Result<Cost> {
     let text = recipes.dockerfile(&[tool], &[])?;
-    let nonce = format!("{:?}", Instant::now());
+    let nonce = nonce();
     let file = copy.join("target/bench/tool.Dockerfile");
     fs::create_dir_all(file.parent().expect("has a parent"))?;
     fs::write(&file, force_compile(&text, tool, &nonce))?;
@@ -131,7 +140,7 @@ fn alone(sh: &Shell, copy: &Path, recipes: &Recipes, tool: &'static Tool) -> Res
 fn recipe_edit(sh: &Shell, copy: &Path, cargo: &str, tool: &'static Tool) -> Result<Cost> {
     let path = copy.join("tools").join(tool.recipe());
     let original = fs::read_to_string(&path)?;
-    let nonce = format!("{:?}", Instant::now());
+    let nonce = nonce();
     fs::write(&path, force_compile(&original, tool, &nonce))?;
     let run = |sh: &Shell| -> Result<()> {
         cmd!(sh, "{cargo} tools")
