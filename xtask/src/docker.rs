@@ -297,6 +297,38 @@ pub fn build_image(sh: &Shell, build: &ImageBuild) -> Result<String> {
     Ok(id)
 }
 
+/// Builds `dockerfile` with the default builder and removes the image it
+/// made: a build run for its cost alone (`cargo xtask bench --tools`).
+pub fn build_and_discard(
+    sh: &Shell,
+    dockerfile: &Path,
+    build_args: &[(String, String)],
+    context: &Path,
+) -> Result<()> {
+    let mut args = Vec::new();
+    for (k, v) in build_args {
+        args.push("--build-arg".to_string());
+        args.push(format!("{k}={v}"));
+    }
+    let out = cmd!(
+        sh,
+        "docker build --builder=default --quiet --file {dockerfile} {args...} {context}"
+    )
+    .quiet()
+    .ignore_status()
+    .output()?;
+    if !out.status.success() {
+        bail!(
+            "building {} failed: {}",
+            dockerfile.display(),
+            reason(&out.stderr, "docker build failed")
+        );
+    }
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let _ = cmd!(sh, "docker rmi {id}").quiet().ignore_stdout().ignore_stderr().run();
+    Ok(())
+}
+
 /// After a docker command failed: if the daemon cannot be reached any more,
 /// that is the failure to report (the command's own output only says it lost
 /// its connection), with the fix.

@@ -101,37 +101,10 @@ fn alone(sh: &Shell, copy: &Path, recipes: &Recipes, tool: &'static Tool) -> Res
     let file = copy.join("target/bench/tool.Dockerfile");
     fs::create_dir_all(file.parent().expect("has a parent"))?;
     fs::write(&file, force_compile(&text, tool, &nonce))?;
-    let mut args = Vec::new();
-    for (k, v) in recipes.build_args() {
-        args.push("--build-arg".to_string());
-        args.push(format!("{k}={v}"));
-    }
     let context = copy.join("tools");
     measure(|| {
-        let out = cmd!(
-            sh,
-            "docker build --builder=default --quiet --file {file} {args...} {context}"
-        )
-        .quiet()
-        .ignore_status()
-        .output()?;
-        if !out.status.success() {
-            bail!(
-                "building {} alone failed: {}",
-                tool.name,
-                String::from_utf8_lossy(&out.stderr)
-                    .lines()
-                    .last()
-                    .unwrap_or("")
-            );
-        }
-        let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        let _ = cmd!(sh, "docker rmi {id}")
-            .quiet()
-            .ignore_stdout()
-            .ignore_stderr()
-            .run();
-        Ok(())
+        crate::docker::build_and_discard(sh, &file, &recipes.build_args(), &context)
+            .with_context(|| format!("building {} alone", tool.name))
     })
 }
 
