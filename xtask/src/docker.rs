@@ -325,7 +325,11 @@ pub fn build_and_discard(
         );
     }
     let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    let _ = cmd!(sh, "docker rmi {id}").quiet().ignore_stdout().ignore_stderr().run();
+    let _ = cmd!(sh, "docker rmi {id}")
+        .quiet()
+        .ignore_stdout()
+        .ignore_stderr()
+        .run();
     Ok(())
 }
 
