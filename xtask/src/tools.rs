@@ -39,12 +39,16 @@ pub enum Plan {
     ImageFromCache,
     /// Build the tools that miss and fetch the sources that miss, then
     /// rewrite tools-cache/ with them and everything kept.
-    Rebuild {
-        tools: Vec<(&'static Tool, Miss)>,
-        sources: Vec<(&'static Source, Miss)>,
-        builder: BuildCommand,
-        no_layer_cache: bool,
-    },
+    Rebuild(Rebuild),
+}
+
+/// What a rebuild builds, fetches, and with which builder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rebuild {
+    pub tools: Vec<(&'static Tool, Miss)>,
+    pub sources: Vec<(&'static Source, Miss)>,
+    pub builder: BuildCommand,
+    pub no_layer_cache: bool,
 }
 
 /// `libraries_reused`: the libraries' part of oss_source.tgz is the one the
@@ -62,12 +66,12 @@ pub fn plan(
         BuildCommand::Plain
     };
     if settings.no_cache {
-        return Plan::Rebuild {
+        return Plan::Rebuild(Rebuild {
             tools: TOOLS.iter().map(|t| (t, Miss::Forced)).collect(),
             sources: SOURCES.iter().map(|s| (s, Miss::Forced)).collect(),
             builder,
             no_layer_cache: true,
-        };
+        });
     }
     if verdict.all_reused() && libraries_reused {
         return if image_key == Some(key) {
@@ -76,7 +80,7 @@ pub fn plan(
             Plan::ImageFromCache
         };
     }
-    Plan::Rebuild {
+    Plan::Rebuild(Rebuild {
         tools: verdict
             .tools
             .iter()
@@ -89,7 +93,7 @@ pub fn plan(
             .collect(),
         builder,
         no_layer_cache: false,
-    }
+    })
 }
 
 /// The tools image this run uses, by id, and its content tag (what the
@@ -169,33 +173,10 @@ pub fn ensure(sh: &Shell, settings: &BuildSettings) -> Result<((Manifest, ToolsI
                 TOOLS.len()
             ),
         ),
-        Plan::Rebuild {
-            tools,
-            sources,
-            builder,
-            no_layer_cache,
-        } => rebuild(
-            sh,
-            settings,
-            &recipes,
-            &verdict,
-            Rebuild {
-                tools,
-                sources,
-                builder,
-                no_layer_cache,
-            },
-        )?,
+        Plan::Rebuild(what) => rebuild(sh, settings, &recipes, &verdict, what)?,
     };
     let image = image_from_cache(sh, &manifest, &cache_dockerfile)?;
     Ok(((manifest, image), outcome))
-}
-
-struct Rebuild {
-    tools: Vec<(&'static Tool, Miss)>,
-    sources: Vec<(&'static Source, Miss)>,
-    builder: BuildCommand,
-    no_layer_cache: bool,
 }
 
 /// Builds what misses, then writes the new cache in a staging directory from
@@ -562,12 +543,12 @@ mod tests {
             &[("lspci", Miss::ChecksumMismatch("bin/x86_64/lspci".into()))],
             &[("fio", Miss::Stale)],
         );
-        let Plan::Rebuild {
+        let Plan::Rebuild(Rebuild {
             tools,
             sources,
             builder,
             no_layer_cache,
-        } = plan(&v, true, None, "k", &BuildSettings::default())
+        }) = plan(&v, true, None, "k", &BuildSettings::default())
         else {
             panic!("a miss must rebuild")
         };
@@ -589,12 +570,12 @@ mod tests {
         );
         assert_eq!(
             p,
-            Plan::Rebuild {
+            Plan::Rebuild(Rebuild {
                 tools: vec![],
                 sources: vec![],
                 builder: BuildCommand::Plain,
                 no_layer_cache: false
-            }
+            })
         );
     }
 
@@ -604,12 +585,12 @@ mod tests {
             no_cache: true,
             ..BuildSettings::default()
         };
-        let Plan::Rebuild {
+        let Plan::Rebuild(Rebuild {
             tools,
             sources,
             no_layer_cache,
             ..
-        } = plan(&verdict(&[], &[]), true, Some("k"), "k", &forced)
+        }) = plan(&verdict(&[], &[]), true, Some("k"), "k", &forced)
         else {
             panic!("forced must rebuild")
         };
@@ -626,7 +607,7 @@ mod tests {
             buildx_cache: BuildxCache::parse(None).unwrap(),
             ..BuildSettings::default()
         };
-        let Plan::Rebuild { builder, .. } = plan(
+        let Plan::Rebuild(Rebuild { builder, .. }) = plan(
             &verdict(&[("perf", Miss::New)], &[]),
             true,
             None,
