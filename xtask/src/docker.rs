@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
 use crate::failure::{DISK_FULL, mentions_disk_full, reason};
+use crate::layer_cache::LayerCache;
 
 pub const DEFAULT_BASE_IMAGE: &str = "debian:bookworm";
 /// The names people and scripts know. The pipeline itself never reads an
@@ -31,85 +32,16 @@ pub fn content_tag(repo: &str, key: &str) -> String {
     format!("{repo}:{}", &key[..key.len().min(24)])
 }
 
-/// Where `docker buildx` keeps its layer cache between runs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BuildxCache {
-    /// GitHub Actions' cache service (needs the runner's ACTIONS_* variables).
-    Gha { scope: String },
-    /// A directory on this machine: the same code path, testable offline.
-    Local { dir: PathBuf },
-    /// Cache metadata inside the image itself: the one kind the `docker`
-    /// driver (the default builder) can export.
-    Inline,
-}
-
-/// The default: GitHub's cache, scoped to the tools.
-impl Default for BuildxCache {
-    fn default() -> BuildxCache {
-        BuildxCache::Gha {
-            scope: "perfspect-tools".into(),
-        }
-    }
-}
-
-impl BuildxCache {
-    /// As a clap value parser: the error is the message alone.
-    pub fn parse_setting(value: &str) -> Result<BuildxCache, String> {
-        BuildxCache::parse(Some(value)).map_err(|e| e.to_string())
-    }
-
-    /// Reads `PERFSPECT_BUILDX_CACHE`: `gha` (default), `gha:<scope>`, `local:<dir>` or `inline`.
-    pub fn parse(value: Option<&str>) -> Result<BuildxCache> {
-        let default_scope = "perfspect-tools".to_string();
-        match value.map(str::trim) {
-            None | Some("") | Some("gha") => Ok(BuildxCache::Gha {
-                scope: default_scope,
-            }),
-            Some(v) if v.starts_with("gha:") && v.len() > 4 => Ok(BuildxCache::Gha {
-                scope: v[4..].to_string(),
-            }),
-            Some(v) if v.starts_with("local:") && v.len() > 6 => Ok(BuildxCache::Local {
-                dir: PathBuf::from(&v[6..]),
-            }),
-            Some("inline") => Ok(BuildxCache::Inline),
-            Some(v) => bail!(
-                "PERFSPECT_BUILDX_CACHE has unexpected value `{v}`: use `gha`, `gha:<scope>`, `local:<dir>` or `inline`"
-            ),
-        }
-    }
-
-    fn args(&self) -> Vec<String> {
-        match self {
-            BuildxCache::Gha { scope } => vec![
-                "--cache-from".into(),
-                format!("type=gha,scope={scope}"),
-                "--cache-to".into(),
-                format!("type=gha,mode=max,scope={scope}"),
-            ],
-            BuildxCache::Local { dir } => {
-                let dir = dir.display();
-                vec![
-                    "--cache-from".into(),
-                    format!("type=local,{}", csv_field(&format!("src={dir}"))),
-                    "--cache-to".into(),
-                    format!("type=local,{},mode=max", csv_field(&format!("dest={dir}"))),
-                ]
-            }
-            BuildxCache::Inline => vec!["--cache-to".into(), "type=inline".into()],
-        }
-    }
-
-    /// Whether a builder with this driver can export this cache.
-    pub fn supported_by(&self, driver: &str) -> bool {
-        driver != "docker" || *self == BuildxCache::Inline
-    }
-}
-
 /// How an image is built: plain `docker build`, or `docker buildx build` with a layer cache.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BuildCommand {
     Plain,
-    Buildx(BuildxCache),
+    /// `docker buildx build --load` with a layer cache; `write`: whether a
+    /// registry cache is written too (see `LayerCache::args`).
+    Buildx {
+        cache: LayerCache,
+        write: bool,
+    },
 }
 
 /// One image build, described completely before anything runs.
@@ -134,11 +66,19 @@ impl ImageBuild {
             // The default builder (docker driver) sees local images such as the
             // tools image, whichever builder `docker buildx use` selected.
             BuildCommand::Plain => vec!["build".into(), "--builder=default".into()],
-            BuildCommand::Buildx(_) => vec!["buildx".into(), "build".into(), "--load".into()],
+            // The default builder too: it runs in the engine, so it sees
+            // the base image, and with the containerd image store it exports
+            // caches (preflight checks that from `docker info`).
+            BuildCommand::Buildx { .. } => vec![
+                "buildx".into(),
+                "build".into(),
+                "--builder=default".into(),
+                "--load".into(),
+            ],
         };
         args.push("--progress=plain".into());
-        if let BuildCommand::Buildx(cache) = &self.builder {
-            args.extend(cache.args());
+        if let BuildCommand::Buildx { cache, write } = &self.builder {
+            args.extend(cache.args(*write));
         }
         if self.no_cache {
             args.push("--no-cache".into());
@@ -186,7 +126,7 @@ impl Mount {
     }
 }
 
-fn csv_field(field: &str) -> String {
+pub fn csv_field(field: &str) -> String {
     if field.contains([',', '"', '\n', '\r']) || field.starts_with(' ') {
         format!("\"{}\"", field.replace('"', "\"\""))
     } else {
@@ -259,17 +199,14 @@ pub fn run_container(sh: &Shell, run: &ContainerRun) -> Result<()> {
 
 /// Builds the image and returns its id, read from the `--iidfile` Docker wrote.
 pub fn build_image(sh: &Shell, build: &ImageBuild) -> Result<String> {
-    if let BuildCommand::Buildx(cache) = &build.builder {
-        let driver = buildx_driver(sh)?;
-        if !cache.supported_by(&driver) {
-            bail!(
-                "the active buildx builder uses the `{driver}` driver, which cannot export a {cache:?} layer cache: \
-                 create one that can (`docker buildx create --use`, needs the moby/buildkit image) or set PERFSPECT_BUILDX_CACHE=inline"
-            );
-        }
-    }
+    build_image_logged(sh, build).map(|(id, _)| id)
+}
+
+/// [`build_image`], also returning BuildKit's progress output (what ran,
+/// what came from a cache).
+pub fn build_image_logged(sh: &Shell, build: &ImageBuild) -> Result<(String, Vec<String>)> {
     let args = build.args();
-    let (ok, hint) = stream(cmd!(sh, "docker {args...}"))?;
+    let (ok, hint, lines) = stream_logged(cmd!(sh, "docker {args...}"))?;
     if !ok {
         engine_still_there(sh, &format!("{} was built", build.tag))?;
         match hint {
@@ -294,7 +231,25 @@ pub fn build_image(sh: &Shell, build: &ImageBuild) -> Result<String> {
     })?;
     // The image this tag named before is now dangling: remove it.
     remove_dangling_images(sh);
-    Ok(id)
+    Ok((id, lines))
+}
+
+/// Whether the engine's build cache holds nothing (`docker buildx du`
+/// totals 0B): then any layer a build did not compile came from elsewhere.
+pub fn build_cache_empty(sh: &Shell) -> bool {
+    cmd!(sh, "docker buildx du --builder=default")
+        .quiet()
+        .ignore_stderr()
+        .read()
+        .is_ok_and(|out| du_total_is_zero(&out))
+}
+
+/// `Total:` of `docker buildx du` is 0 (or the listing is empty).
+pub fn du_total_is_zero(out: &str) -> bool {
+    match out.lines().find_map(|l| l.trim().strip_prefix("Total:")) {
+        Some(total) => matches!(total.trim(), "0B" | "0" | "0 B"),
+        None => out.trim().is_empty(),
+    }
 }
 
 /// Builds `dockerfile` with the default builder and removes the image it
@@ -403,7 +358,13 @@ pub fn parse_id_and_label(out: &str) -> Option<(String, Option<String>)> {
 /// last error line our Dockerfiles print (naming the pin or setting to fix),
 /// or a full disk.
 fn stream(cmd: xshell::Cmd<'_>) -> Result<(bool, Option<String>)> {
+    stream_logged(cmd).map(|(ok, hint, _)| (ok, hint))
+}
+
+/// [`stream`], also returning the lines of output.
+fn stream_logged(cmd: xshell::Cmd<'_>) -> Result<(bool, Option<String>, Vec<String>)> {
     eprintln!("$ {cmd}");
+    let mut lines = Vec::new();
     let mut command: std::process::Command = cmd.into();
     command.stderr(std::process::Stdio::piped());
     let mut child = command.spawn().context("starting docker failed")?;
@@ -417,10 +378,11 @@ fn stream(cmd: xshell::Cmd<'_>) -> Result<(bool, Option<String>)> {
             } else if hint.is_none() && mentions_disk_full(&line) {
                 hint = Some(DISK_FULL.to_string());
             }
+            lines.push(line);
         }
     }
     let status = child.wait().context("waiting for docker failed")?;
-    Ok((status.success(), hint))
+    Ok((status.success(), hint, lines))
 }
 
 /// The message of an `error: ...` line our Dockerfiles print, as BuildKit
@@ -443,22 +405,6 @@ pub fn error_hint(line: &str) -> Option<&str> {
         .strip_prefix("error: ")?
         .trim();
     (!hint.is_empty()).then_some(hint)
-}
-
-/// The driver of the active buildx builder (`docker`, `docker-container`...).
-fn buildx_driver(sh: &Shell) -> Result<String> {
-    let out = cmd!(sh, "docker buildx inspect")
-        .quiet()
-        .read()
-        .context("docker buildx inspect failed")?;
-    parse_driver(&out).context("docker buildx inspect did not name a driver")
-}
-
-pub fn parse_driver(inspect: &str) -> Option<String> {
-    inspect
-        .lines()
-        .find_map(|l| l.strip_prefix("Driver:"))
-        .map(|d| d.trim().to_string())
 }
 
 /// The content-addressed id of `image`, or None when it is absent.
@@ -580,18 +526,44 @@ pub fn import(sh: &Shell, tarball: &str, image: &str) -> Result<()> {
         .context("docker import failed")
 }
 
-/// Runs `script` with sh in a throwaway container of `image`, with `out`
-/// mounted at /out (setup uses it to download packages with apt).
-pub fn run_script(sh: &Shell, image: &str, out: &Path, script: &str) -> Result<()> {
-    let mount = Mount {
-        host: out.to_path_buf(),
-        container: "/out".into(),
-        read_only: false,
-    }
-    .arg();
-    cmd!(sh, "docker run --rm {mount} {image} sh -c {script}")
+/// `docker save` of `image` into `tarball`.
+pub fn save(sh: &Shell, image: &str, tarball: &str) -> Result<()> {
+    cmd!(sh, "docker save --output {tarball} {image}")
         .run()
-        .context("the throwaway container failed")
+        .with_context(|| format!("docker save {image} failed"))
+}
+
+/// `docker load` of a tarball `docker save` wrote.
+pub fn load(sh: &Shell, tarball: &str) -> Result<()> {
+    cmd!(sh, "docker load --quiet --input {tarball}")
+        .run()
+        .context("docker load failed")
+}
+
+/// Whether the engine's default builder can export BuildKit layer caches:
+/// it can when images live in the containerd image store, which
+/// `docker info` reports as the storage driver's `driver-type`.
+pub fn exports_caches(sh: &Shell) -> Result<bool> {
+    let format = "{{json .DriverStatus}}";
+    let out = cmd!(sh, "docker info --format {format}")
+        .quiet()
+        .ignore_stderr()
+        .read()
+        .context("docker info failed: is the daemon running? (`cargo xtask setup` starts it)")?;
+    Ok(uses_containerd_store(&out))
+}
+
+/// `DriverStatus` as `docker info` prints it in JSON: pairs of strings, one
+/// of them `["driver-type", "io.containerd.snapshotter.v1"]` with the
+/// containerd image store.
+pub fn uses_containerd_store(driver_status: &str) -> bool {
+    serde_json::from_str::<Vec<Vec<String>>>(driver_status.trim()).is_ok_and(|pairs| {
+        pairs.iter().any(|p| {
+            p.first().is_some_and(|k| k == "driver-type")
+                && p.get(1)
+                    .is_some_and(|v| v.starts_with("io.containerd.snapshotter"))
+        })
+    })
 }
 
 /// Removes containers a killed run of ours left behind (created for copying, or still running a build).
@@ -765,58 +737,52 @@ mod tests {
     }
 
     #[test]
-    fn buildx_with_gha_cache() {
-        let cache = BuildxCache::parse(None).unwrap();
-        let args = tools_build(BuildCommand::Buildx(cache), false)
+    fn buildx_runs_the_default_builder_with_the_layer_cache() {
+        let registry = LayerCache::Registry {
+            reference: "r/t".into(),
+        };
+        let build = |write| {
+            tools_build(
+                BuildCommand::Buildx {
+                    cache: registry.clone(),
+                    write,
+                },
+                false,
+            )
             .args()
-            .join(" ");
+            .join(" ")
+        };
+        let read_only = build(false);
         assert!(
-            args.starts_with("buildx build --load --progress=plain "),
-            "{args}"
+            read_only.starts_with(
+                "buildx build --builder=default --load --progress=plain --cache-from type=registry,ref=r/t --file "
+            ),
+            "{read_only}"
         );
         assert!(
-            args.contains("--cache-from type=gha,scope=perfspect-tools"),
-            "{args}"
-        );
-        assert!(
-            args.contains("--cache-to type=gha,mode=max,scope=perfspect-tools"),
-            "{args}"
+            build(true)
+                .contains(" --cache-to type=registry,ref=r/t,mode=max,ignore-error=true --file ")
         );
     }
 
     #[test]
-    fn buildx_with_local_cache() {
-        let cache = BuildxCache::parse(Some("local:/tmp/c")).unwrap();
-        let args = tools_build(BuildCommand::Buildx(cache), false)
-            .args()
-            .join(" ");
-        assert!(
-            args.contains("--cache-from type=local,src=/tmp/c"),
-            "{args}"
-        );
-        assert!(
-            args.contains("--cache-to type=local,dest=/tmp/c,mode=max"),
-            "{args}"
-        );
+    fn driver_type_tells_the_containerd_store() {
+        assert!(uses_containerd_store(
+            r#"[["driver-type","io.containerd.snapshotter.v1"]]"#
+        ));
+        assert!(!uses_containerd_store(
+            r#"[["Backing Filesystem","extfs"],["Supports d_type","true"]]"#
+        ));
+        assert!(!uses_containerd_store("null"));
     }
 
     #[test]
-    fn docker_driver_can_only_export_inline_caches() {
-        let inspect = "Name:          default\nDriver:        docker\nLast Activity: x\n";
-        let driver = parse_driver(inspect).unwrap();
-        assert_eq!(driver, "docker");
-        assert!(
-            !BuildxCache::parse(Some("local:/c"))
-                .unwrap()
-                .supported_by(&driver)
-        );
-        assert!(!BuildxCache::parse(None).unwrap().supported_by(&driver));
-        assert!(BuildxCache::Inline.supported_by(&driver));
-        assert!(
-            BuildxCache::parse(None)
-                .unwrap()
-                .supported_by("docker-container")
-        );
+    fn an_empty_build_cache_totals_zero() {
+        assert!(du_total_is_zero("Reclaimable:\t0B\nTotal:\t\t0B\n"));
+        assert!(du_total_is_zero(""));
+        assert!(!du_total_is_zero(
+            "ID\tRECLAIMABLE\nabc\ttrue\nReclaimable:\t223.8MB\nTotal:\t\t223.8MB\n"
+        ));
     }
 
     #[test]
@@ -831,16 +797,6 @@ mod tests {
         let echoed = "#7 [sources 2/2] RUN a || { echo \"error: linux is not on m\" >&2; exit 1; }";
         assert_eq!(error_hint(echoed), None);
         assert_eq!(error_hint("error: building failed"), None);
-    }
-
-    #[test]
-    fn buildx_cache_setting() {
-        assert_eq!(
-            BuildxCache::parse(Some("gha:x")).unwrap(),
-            BuildxCache::Gha { scope: "x".into() }
-        );
-        assert!(BuildxCache::parse(Some("s3")).is_err());
-        assert!(BuildxCache::parse(Some("local:")).is_err());
     }
 
     #[test]

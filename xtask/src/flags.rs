@@ -2,7 +2,7 @@
 
 use clap::{ArgAction, Args, Parser, Subcommand};
 
-use crate::docker::BuildxCache;
+use crate::layer_cache::LayerCache;
 use crate::settings;
 
 /// Release build of perfspect: tools image, builder image, build container, dist/.
@@ -50,14 +50,23 @@ pub struct BuildSettings {
     #[arg(long, env = settings::TOOLS_CACHE_HIT, value_parser = settings::tools_cache_hit,
           num_args = 0..=1, default_value = "0", default_missing_value = "1", action = ArgAction::Set)]
     pub ci_cache_restored: bool,
-    /// A tools-stage miss builds with `docker buildx build --load` and a layer cache.
+    /// Running on GitHub Actions: the layer cache defaults to `gha`.
     #[arg(long, env = settings::GITHUB_ACTIONS, value_parser = settings::github_actions,
           num_args = 0..=1, default_value = "0", default_missing_value = "1", action = ArgAction::Set)]
     pub github_actions: bool,
-    /// The buildx layer cache: `gha` (default), `gha:<scope>`, `local:<dir>` or `inline`.
-    #[arg(long, env = settings::BUILDX_CACHE, value_parser = BuildxCache::parse_setting,
-          default_value = "gha")]
-    pub buildx_cache: BuildxCache,
+    /// The BuildKit layer cache of a tools-stage miss: `none` (default),
+    /// `inline`, `gha[:<scope>]` (default on GitHub Actions), `local:<dir>` or
+    /// `registry:<ref>`.
+    #[arg(long, env = settings::LAYER_CACHE, value_parser = LayerCache::parse_setting)]
+    pub layer_cache: Option<LayerCache>,
+    /// Write a `registry:` layer cache from this machine (CI writes it by default).
+    #[arg(long, env = settings::WRITE_LAYER_CACHE, value_parser = settings::write_layer_cache,
+          num_args = 0..=1, default_value = "0", default_missing_value = "1", action = ArgAction::Set)]
+    pub write_layer_cache: bool,
+    /// This run is CI's (CI=true, as CI systems set it): it writes a `registry:` layer cache.
+    #[arg(long, env = settings::CI, value_parser = settings::ci,
+          num_args = 0..=1, default_value = "0", default_missing_value = "1", action = ArgAction::Set)]
+    pub ci: bool,
     /// Debian mirror the image builds fetch packages and the pinned sources from.
     #[arg(long, env = settings::DEBIAN_MIRROR, value_parser = settings::debian_mirror,
           default_value = "")]
@@ -73,6 +82,19 @@ impl Default for BaseImage {
 }
 
 impl BuildSettings {
+    /// The layer cache of a tools-stage miss: the one set, else the default.
+    pub fn layer_cache(&self) -> LayerCache {
+        self.layer_cache
+            .clone()
+            .unwrap_or_else(|| LayerCache::default_for(self.github_actions))
+    }
+
+    /// Whether this machine writes a registry layer cache: CI does; others
+    /// only read it, unless asked to write.
+    pub fn writes_layer_cache(&self) -> bool {
+        self.ci || self.write_layer_cache
+    }
+
     /// The DEBIAN_MIRROR build argument, when a mirror was chosen.
     pub fn mirror_args(&self) -> Vec<(String, String)> {
         (!self.debian_mirror.is_empty())

@@ -33,7 +33,9 @@ pub fn docker_output(data: &[u8]) {
     if let Some((id, _)) = docker::parse_id_and_label(&text) {
         assert!(id.starts_with("sha256:"));
     }
-    let _ = docker::parse_driver(&text);
+    let _ = docker::uses_containerd_store(&text);
+    let _ = docker::du_total_is_zero(&text);
+    let _ = crate::layer_cache::read_progress(text.lines());
     for line in text.lines() {
         if let Some(hint) = docker::error_hint(line) {
             assert!(!hint.is_empty() && line.contains(hint));
@@ -41,7 +43,7 @@ pub fn docker_output(data: &[u8]) {
     }
     let reason = failure::reason(data, "fallback");
     assert!(!reason.contains('\n'));
-    let _ = docker::BuildxCache::parse(Some(&text));
+    let _ = crate::layer_cache::LayerCache::parse_setting(&text);
     let _ = settings::debian_mirror(&text);
     let _ = settings::source_date_epoch(&text);
     let _ = settings::skip_tools_cache(&text);

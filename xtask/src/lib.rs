@@ -31,6 +31,7 @@ pub mod failure;
 mod flags;
 pub mod fuzzing;
 mod git;
+pub mod layer_cache;
 mod lock;
 mod oss;
 mod package;

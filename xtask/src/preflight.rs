@@ -7,6 +7,7 @@ use anyhow::{Result, bail};
 use xshell::{Shell, cmd};
 
 use crate::docker;
+use crate::layer_cache::LayerCache;
 
 const GIB: u64 = 1 << 30;
 /// Free space a build needs beside the checkout (the artifacts, the tools cache, target/).
@@ -45,6 +46,19 @@ pub fn check(sh: &Shell, base_image: &str) -> Result<()> {
         "free space there",
     )?;
     docker_space(sh, MIN_FREE_DOCKER, "")
+}
+
+/// Refuses a layer cache the engine cannot export, before anything is built.
+pub fn layer_cache(sh: &Shell, cache: &LayerCache) -> Result<()> {
+    if cache.needs_cache_export() && !docker::exports_caches(sh)? {
+        bail!(
+            "{}={} needs an engine that exports BuildKit caches (Docker with the containerd image store), which this one is not: run `cargo xtask setup` (it installs and configures one) or set {}=none",
+            crate::settings::LAYER_CACHE,
+            cache.describe(),
+            crate::settings::LAYER_CACHE
+        );
+    }
+    Ok(())
 }
 
 /// Checks Docker's data directory has `need` bytes free before a step that

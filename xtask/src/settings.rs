@@ -7,7 +7,11 @@ pub const BASE_IMAGE: &str = "PERFSPECT_BASE_IMAGE";
 pub const SKIP_TOOLS_CACHE: &str = "SKIP_TOOLS_CACHE";
 pub const TOOLS_CACHE_HIT: &str = "TOOLS_CACHE_HIT";
 pub const GITHUB_ACTIONS: &str = "GITHUB_ACTIONS";
-pub const BUILDX_CACHE: &str = "PERFSPECT_BUILDX_CACHE";
+pub const LAYER_CACHE: &str = "PERFSPECT_LAYER_CACHE";
+pub const WRITE_LAYER_CACHE: &str = "PERFSPECT_WRITE_LAYER_CACHE";
+/// Set by GitHub Actions, GitLab and most CI systems: such a run writes a
+/// shared registry layer cache.
+pub const CI: &str = "CI";
 pub const DEBIAN_MIRROR: &str = "PERFSPECT_DEBIAN_MIRROR";
 pub const SOURCE_DATE_EPOCH: &str = "SOURCE_DATE_EPOCH";
 /// Test hook: hold a run still at a named point (see `pause.rs`).
@@ -15,12 +19,14 @@ pub const PAUSE_AT: &str = "PERFSPECT_XTASK_PAUSE_AT";
 
 /// Read by flags' test and the end-to-end tests.
 #[allow(dead_code)]
-pub const ALL: [&str; 8] = [
+pub const ALL: [&str; 10] = [
     BASE_IMAGE,
     SKIP_TOOLS_CACHE,
     TOOLS_CACHE_HIT,
     GITHUB_ACTIONS,
-    BUILDX_CACHE,
+    LAYER_CACHE,
+    WRITE_LAYER_CACHE,
+    CI,
     DEBIAN_MIRROR,
     SOURCE_DATE_EPOCH,
     PAUSE_AT,
@@ -48,6 +54,16 @@ pub fn tools_cache_hit(value: &str) -> Result<bool, String> {
 
 pub fn github_actions(value: &str) -> Result<bool, String> {
     switch(GITHUB_ACTIONS, value)
+}
+
+pub fn write_layer_cache(value: &str) -> Result<bool, String> {
+    switch(WRITE_LAYER_CACHE, value)
+}
+
+/// CI: systems set `true`, `1` or their own name; only empty, `0`, `false`
+/// and `no` mean a run is not CI's.
+pub fn ci(value: &str) -> Result<bool, String> {
+    Ok(switch(CI, value).unwrap_or(true))
 }
 
 /// A Debian mirror as apt's sources.list takes it: an http(s) URL, without
@@ -97,6 +113,9 @@ mod tests {
             "{err}"
         );
         assert!(github_actions("y").unwrap_err().contains("GITHUB_ACTIONS"));
+        assert_eq!(ci("woodpecker"), Ok(true));
+        assert_eq!(ci("false"), Ok(false));
+        assert_eq!(ci(""), Ok(false));
     }
 
     #[test]

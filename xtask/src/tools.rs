@@ -15,9 +15,10 @@ use sha2::{Digest, Sha256};
 
 use crate::docker::{self, BuildCommand, ImageBuild, TOOLS_IMAGE, TOOLS_KEY_LABEL, TOOLS_REPO};
 use crate::flags::{self, BuildSettings};
+use crate::layer_cache::{self, LayerCache};
 use crate::recipe::{self, Recipes};
 use crate::staging::Staging;
-use crate::toolbox::{self, SOURCES, Source, TOOLS, Tool};
+use crate::toolbox::{self, ARCHES, SOURCES, Source, TOOLS, Tool};
 use crate::tools_cache::{self, Manifest, Miss, Unit, Verdict};
 use crate::{lock, oss, preflight, stage};
 
@@ -60,10 +61,12 @@ pub fn plan(
     key: &str,
     settings: &BuildSettings,
 ) -> Plan {
-    let builder = if settings.github_actions {
-        BuildCommand::Buildx(settings.buildx_cache.clone())
-    } else {
-        BuildCommand::Plain
+    let builder = match settings.layer_cache() {
+        LayerCache::None => BuildCommand::Plain,
+        cache => BuildCommand::Buildx {
+            cache,
+            write: settings.writes_layer_cache(),
+        },
     };
     if settings.no_cache {
         return Plan::Rebuild(Rebuild {
@@ -119,6 +122,7 @@ pub fn content_key(manifest: &Manifest, cache_dockerfile: &[u8]) -> String {
 /// made from exactly that cache exists; tags it perfspect-tools:v1 too.
 /// Returns the cache manifest and the image, and the outcome for the log.
 pub fn ensure(sh: &Shell, settings: &BuildSettings) -> Result<((Manifest, ToolsImage), String)> {
+    preflight::layer_cache(sh, &settings.layer_cache())?;
     let recipes = Recipes::new(
         tools_cache::read_tree(&crate::tools_dir()).context("reading tools/")?,
         &settings.base.base_image,
@@ -226,6 +230,7 @@ fn rebuild(
             sh,
             settings,
             &plan,
+            &tools,
             &dockerfile,
             recipes.build_args(),
             &paths,
@@ -280,6 +285,7 @@ fn rebuild(
                 sh,
                 settings,
                 &plan,
+                &[],
                 &dockerfile,
                 args,
                 &["/oss"],
@@ -394,12 +400,15 @@ fn rebuild(
 }
 
 /// One BuildKit run of a generated Dockerfile (context tools/), its outputs
-/// copied into `dest`.
+/// copied into `dest`. With a layer cache, the log says whether it could be
+/// read and written and what served each of `tools`; a build that fails with
+/// a cache read is run again without it (a cache never fails a release).
 #[allow(clippy::too_many_arguments)]
 fn build_and_copy(
     sh: &Shell,
     settings: &BuildSettings,
     plan: &Rebuild,
+    tools: &[&'static Tool],
     dockerfile: &str,
     mut build_args: Vec<(String, String)>,
     paths: &[&str],
@@ -418,21 +427,78 @@ fn build_and_copy(
     ]);
     let file = crate::staging_dir().join(format!("{what}.{}.Dockerfile", std::process::id()));
     fs::write(&file, dockerfile).with_context(|| format!("writing {}", file.display()))?;
-    let built = docker::build_image(
-        sh,
-        &ImageBuild {
-            builder: plan.builder.clone(),
-            dockerfile: file.clone(),
-            context: crate::tools_dir(),
-            tag: docker::content_tag(TOOLS_REPO, &format!("src-{key}")),
-            build_args,
-            labels: vec![(TOOLS_KEY_LABEL.to_string(), key.clone())],
-            no_cache: plan.no_layer_cache,
-            iidfile: docker::iidfile(what),
-        },
-    );
+    let build = |builder: BuildCommand| ImageBuild {
+        builder,
+        dockerfile: file.clone(),
+        context: crate::tools_dir(),
+        tag: docker::content_tag(TOOLS_REPO, &format!("src-{key}")),
+        build_args: build_args.clone(),
+        labels: vec![(TOOLS_KEY_LABEL.to_string(), key.clone())],
+        no_cache: plan.no_layer_cache,
+        iidfile: docker::iidfile(what),
+    };
+    let mut cache = match &plan.builder {
+        BuildCommand::Buildx { cache, .. } => cache.clone(),
+        BuildCommand::Plain => LayerCache::None,
+    };
+    // A directory cache not written yet has nothing to read: said once,
+    // not as a failure.
+    let mut first_local = false;
+    if let LayerCache::Local { dir } = &cache {
+        let _ = fs::create_dir_all(dir);
+        first_local = !dir.join("index.json").exists();
+        if first_local {
+            eprintln!(
+                "tools: the layer cache {} is empty: this run writes it",
+                cache.describe()
+            );
+        }
+    }
+    let engine_cache_was_empty = cache.reads() && docker::build_cache_empty(sh);
+    let built = match docker::build_image_logged(sh, &build(plan.builder.clone())) {
+        Err(e) if cache.reads() => {
+            eprintln!(
+                "tools: warning: the build reading the layer cache {} failed ({e:#}): building again without it",
+                cache.describe()
+            );
+            cache = LayerCache::None;
+            docker::build_image_logged(sh, &build(BuildCommand::Plain))
+        }
+        other => other,
+    };
     let _ = fs::remove_file(&file);
-    let id = built?;
+    let (id, lines) = built?;
+    let progress = layer_cache::read_progress(lines.iter().map(String::as_str));
+    if cache != LayerCache::None {
+        if let (Some(error), false) = (&progress.import_error, first_local) {
+            eprintln!(
+                "tools: warning: the layer cache {} could not be read ({error}): built without it",
+                cache.describe()
+            );
+        }
+        if let Some(error) = &progress.export_error {
+            eprintln!(
+                "tools: warning: the layer cache {} could not be written ({error}): the tools built are unaffected",
+                cache.describe()
+            );
+        } else if progress.exported {
+            eprintln!("tools: layer cache {} written", cache.describe());
+        }
+    }
+    let stages: Vec<(&str, Vec<String>)> = tools
+        .iter()
+        .map(|t| {
+            let stages = ARCHES
+                .iter()
+                .filter(|a| t.builds_for(a))
+                .map(|a| format!("{}-{a}", t.name))
+                .collect();
+            (t.name, stages)
+        })
+        .collect();
+    for line in layer_cache::served(&progress, &stages, &cache, engine_cache_was_empty) {
+        eprintln!("{line}");
+    }
     let name = format!(
         "perfspect-extract-{}-{}",
         crate::checkout_id(),
@@ -510,7 +576,6 @@ fn image_from_cache(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::docker::BuildxCache;
 
     fn verdict(tools: &[(&str, Miss)], sources: &[(&str, Miss)]) -> Verdict {
         Verdict {
@@ -601,26 +666,58 @@ mod tests {
     }
 
     #[test]
-    fn miss_keeps_layer_cache_and_uses_buildx_in_github_actions() {
-        let settings = BuildSettings {
+    fn a_miss_uses_the_layer_cache_set_and_only_ci_writes_a_registry() {
+        let builder = |settings: &BuildSettings| {
+            let Plan::Rebuild(Rebuild { builder, .. }) = plan(
+                &verdict(&[("perf", Miss::New)], &[]),
+                true,
+                None,
+                "k",
+                settings,
+            ) else {
+                panic!("a miss must rebuild")
+            };
+            builder
+        };
+        let github = BuildSettings {
             github_actions: true,
-            buildx_cache: BuildxCache::parse(None).unwrap(),
+            ci: true,
             ..BuildSettings::default()
         };
-        let Plan::Rebuild(Rebuild { builder, .. }) = plan(
-            &verdict(&[("perf", Miss::New)], &[]),
-            true,
-            None,
-            "k",
-            &settings,
-        ) else {
-            panic!("a miss must rebuild")
+        assert_eq!(
+            builder(&github),
+            BuildCommand::Buildx {
+                cache: LayerCache::Gha {
+                    scope: "perfspect-tools".into(),
+                },
+                write: true,
+            }
+        );
+        assert_eq!(builder(&BuildSettings::default()), BuildCommand::Plain);
+        let registry = LayerCache::Registry {
+            reference: "r/t".into(),
+        };
+        let developer = BuildSettings {
+            layer_cache: Some(registry.clone()),
+            ..BuildSettings::default()
         };
         assert_eq!(
-            builder,
-            BuildCommand::Buildx(BuildxCache::Gha {
-                scope: "perfspect-tools".into(),
-            })
+            builder(&developer),
+            BuildCommand::Buildx {
+                cache: registry.clone(),
+                write: false,
+            }
+        );
+        let asked = BuildSettings {
+            write_layer_cache: true,
+            ..developer
+        };
+        assert_eq!(
+            builder(&asked),
+            BuildCommand::Buildx {
+                cache: registry,
+                write: true,
+            }
         );
     }
 }

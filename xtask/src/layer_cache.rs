@@ -1,0 +1,386 @@
+//! The BuildKit layer cache a tools-stage miss reads and writes: the one
+//! setting that chooses it (`PERFSPECT_LAYER_CACHE`), the `--cache-from` and
+//! `--cache-to` arguments it becomes, and what BuildKit's progress output
+//! says happened (a cache that could not be read or written, the tools it
+//! served). All pure: `docker.rs` runs the build, `tools.rs` decides.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use crate::settings::LAYER_CACHE;
+
+/// Where a tools-stage miss finds and keeps its layers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LayerCache {
+    /// This engine's own build cache only (the default off GitHub).
+    None,
+    /// Cache metadata inside the image built (any BuildKit exports it).
+    Inline,
+    /// GitHub Actions' cache service (the default with GITHUB_ACTIONS).
+    Gha { scope: String },
+    /// A directory on this machine.
+    Local { dir: PathBuf },
+    /// An OCI registry every machine of a team reads (and CI writes).
+    Registry { reference: String },
+}
+
+const DEFAULT_GHA_SCOPE: &str = "perfspect-tools";
+
+impl LayerCache {
+    /// As a clap value parser: the error is the message alone.
+    pub fn parse_setting(value: &str) -> Result<LayerCache, String> {
+        let v = value.trim();
+        let nonempty = |rest: &str| (!rest.is_empty()).then(|| rest.to_string());
+        if let Some(rest) = v.strip_prefix("gha:").and_then(nonempty) {
+            return Ok(LayerCache::Gha { scope: rest });
+        }
+        if let Some(rest) = v.strip_prefix("local:").and_then(nonempty) {
+            return Ok(LayerCache::Local {
+                dir: PathBuf::from(rest),
+            });
+        }
+        if let Some(rest) = v.strip_prefix("registry:").and_then(nonempty) {
+            if rest.contains([',', '"', ' ', '\n']) {
+                return Err(format!(
+                    "{LAYER_CACHE} names the registry reference `{rest}`, which has a comma, quote or space: use a plain reference such as registry:cache.example.com/team/perfspect-tools"
+                ));
+            }
+            return Ok(LayerCache::Registry { reference: rest });
+        }
+        match v {
+            "none" => Ok(LayerCache::None),
+            "inline" => Ok(LayerCache::Inline),
+            "gha" => Ok(LayerCache::Gha {
+                scope: DEFAULT_GHA_SCOPE.into(),
+            }),
+            other => Err(format!(
+                "{LAYER_CACHE} has unexpected value `{other}`: use none, inline, gha, gha:<scope>, local:<dir> or registry:<ref>"
+            )),
+        }
+    }
+
+    /// The cache when none is set: GitHub's on GitHub Actions, else none.
+    pub fn default_for(github_actions: bool) -> LayerCache {
+        if github_actions {
+            LayerCache::Gha {
+                scope: DEFAULT_GHA_SCOPE.into(),
+            }
+        } else {
+            LayerCache::None
+        }
+    }
+
+    /// Only the kinds that travel outside the image need an engine able to
+    /// export caches (BuildKit with the containerd image store).
+    pub fn needs_cache_export(&self) -> bool {
+        matches!(
+            self,
+            LayerCache::Gha { .. } | LayerCache::Local { .. } | LayerCache::Registry { .. }
+        )
+    }
+
+    /// Whether this run reads layers from outside the engine.
+    pub fn reads(&self) -> bool {
+        self.needs_cache_export()
+    }
+
+    /// How the log names it.
+    pub fn describe(&self) -> String {
+        match self {
+            LayerCache::None => "none".into(),
+            LayerCache::Inline => "inline".into(),
+            LayerCache::Gha { scope } => format!("gha:{scope}"),
+            LayerCache::Local { dir } => format!("local:{}", dir.display()),
+            LayerCache::Registry { reference } => format!("registry:{reference}"),
+        }
+    }
+
+    /// `--cache-from`/`--cache-to` for `docker buildx build`. `write`
+    /// decides for a registry cache alone (shared by a team: only CI writes
+    /// it by default); a failed export never fails the build.
+    pub fn args(&self, write: bool) -> Vec<String> {
+        let from = |spec: String| vec!["--cache-from".to_string(), spec];
+        let to = |spec: String| vec!["--cache-to".to_string(), spec];
+        match self {
+            LayerCache::None => Vec::new(),
+            LayerCache::Inline => to("type=inline".into()),
+            LayerCache::Gha { scope } => [
+                from(format!("type=gha,scope={scope}")),
+                to(format!("type=gha,mode=max,scope={scope},ignore-error=true")),
+            ]
+            .concat(),
+            LayerCache::Local { dir } => {
+                let dir = dir.display();
+                [
+                    from(format!(
+                        "type=local,{}",
+                        crate::docker::csv_field(&format!("src={dir}"))
+                    )),
+                    to(format!(
+                        "type=local,{},mode=max,ignore-error=true",
+                        crate::docker::csv_field(&format!("dest={dir}"))
+                    )),
+                ]
+                .concat()
+            }
+            LayerCache::Registry { reference } => {
+                let mut args = from(format!("type=registry,ref={reference}"));
+                if write {
+                    args.extend(to(format!(
+                        "type=registry,ref={reference},mode=max,ignore-error=true"
+                    )));
+                }
+                args
+            }
+        }
+    }
+}
+
+/// What BuildKit's plain progress output says about one build.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// Why the layer cache could not be read, when it could not.
+    pub import_error: Option<String>,
+    /// Why it could not be written, when it could not.
+    pub export_error: Option<String>,
+    /// Whether a cache export completed.
+    pub exported: bool,
+    /// Stages with at least one RUN step, and whether any of them ran
+    /// (rather than coming from a cache).
+    pub stages: BTreeMap<String, bool>,
+}
+
+/// Reads `--progress=plain` output: `#7 [perf-x86_64 3/5] RUN make`, then
+/// `#7 CACHED` or `#7 DONE 41.2s`; `#4 importing cache manifest from ...`
+/// or `#9 exporting cache to ...`, then `#4 ERROR: ...` when it failed.
+pub fn read_progress<'a>(lines: impl IntoIterator<Item = &'a str>) -> Progress {
+    let mut stage_of: BTreeMap<&str, String> = BTreeMap::new();
+    let mut import: BTreeSet<&str> = BTreeSet::new();
+    let mut export: BTreeSet<&str> = BTreeSet::new();
+    let mut cached: BTreeSet<&str> = BTreeSet::new();
+    let mut done: BTreeSet<&str> = BTreeSet::new();
+    let mut progress = Progress::default();
+    for line in lines {
+        let Some(rest) = line.strip_prefix('#') else {
+            if let Some(warning) = line.strip_prefix("WARNING: local cache import at ") {
+                progress
+                    .import_error
+                    .get_or_insert_with(|| warning.trim().to_string());
+            }
+            continue;
+        };
+        let Some((id, text)) = rest.split_once(' ') else {
+            continue;
+        };
+        if id.is_empty() || !id.chars().all(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        if let Some(step) = text.strip_prefix('[') {
+            // Only RUN steps do work worth naming (FROM and COPY steps
+            // report DONE whether or not anything was cached).
+            let stage = step.split_once(' ').map(|(stage, _)| stage);
+            let runs = step
+                .split_once("] ")
+                .is_some_and(|(_, s)| s.starts_with("RUN "));
+            if let (Some(stage), true) = (stage, runs) {
+                stage_of.insert(id, stage.to_string());
+            }
+        } else if text.starts_with("importing cache manifest from ") {
+            import.insert(id);
+        } else if text.starts_with("exporting cache to ") {
+            export.insert(id);
+        } else if text == "CACHED" {
+            cached.insert(id);
+        } else if let Some(error) = text.strip_prefix("ERROR: ") {
+            if import.contains(id) {
+                progress.import_error = Some(error.trim().to_string());
+            } else if export.contains(id) {
+                progress.export_error = Some(error.trim().to_string());
+            }
+        } else if text.starts_with("DONE ") {
+            done.insert(id);
+            if export.contains(id) {
+                progress.exported = true;
+            }
+        }
+    }
+    for (id, stage) in stage_of {
+        let ran = done.contains(id) && !cached.contains(id);
+        *progress.stages.entry(stage).or_insert(false) |= ran;
+    }
+    progress
+}
+
+/// Where each tool of a build came from, one log line each: compiled, or
+/// from a layer cache, named as precisely as the run can know it.
+/// `engine_cache_was_empty`: the engine had no build cache when the build
+/// started, so any layer it did not compile came from `cache`.
+pub fn served(
+    progress: &Progress,
+    tools: &[(&str, Vec<String>)],
+    cache: &LayerCache,
+    engine_cache_was_empty: bool,
+) -> Vec<String> {
+    let read = cache.reads() && progress.import_error.is_none();
+    let from = match (read, engine_cache_was_empty) {
+        (true, true) => cache.describe(),
+        (true, false) => format!("this engine's build cache or {}", cache.describe()),
+        (false, _) => "this engine's build cache".to_string(),
+    };
+    tools
+        .iter()
+        .map(|(tool, stages)| {
+            let ran = stages
+                .iter()
+                .any(|s| progress.stages.get(s).copied().unwrap_or(false));
+            if ran {
+                format!("tools: {tool}: compiled")
+            } else {
+                format!("tools: {tool}: served by the layer cache ({from}): nothing compiled")
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_parse_strictly() {
+        let p = |v| LayerCache::parse_setting(v);
+        assert_eq!(p("none"), Ok(LayerCache::None));
+        assert_eq!(p(" inline "), Ok(LayerCache::Inline));
+        assert_eq!(
+            p("gha"),
+            Ok(LayerCache::Gha {
+                scope: "perfspect-tools".into()
+            })
+        );
+        assert_eq!(p("gha:x"), Ok(LayerCache::Gha { scope: "x".into() }));
+        assert_eq!(
+            p("local:/tmp/a b"),
+            Ok(LayerCache::Local {
+                dir: "/tmp/a b".into()
+            })
+        );
+        assert_eq!(
+            p("registry:127.0.0.1:5000/team/tools"),
+            Ok(LayerCache::Registry {
+                reference: "127.0.0.1:5000/team/tools".into()
+            })
+        );
+        for bad in ["", "gha:", "local:", "registry:", "s3", "registry:a,b"] {
+            let err = p(bad).unwrap_err();
+            assert!(err.contains("PERFSPECT_LAYER_CACHE"), "{bad}: {err}");
+        }
+        assert_eq!(LayerCache::default_for(false), LayerCache::None);
+        assert_eq!(LayerCache::default_for(true), p("gha").unwrap());
+    }
+
+    #[test]
+    fn only_ci_writes_a_registry_cache_and_no_export_fails_a_build() {
+        let registry = LayerCache::Registry {
+            reference: "r.example/t".into(),
+        };
+        assert_eq!(
+            registry.args(false).join(" "),
+            "--cache-from type=registry,ref=r.example/t"
+        );
+        assert_eq!(
+            registry.args(true).join(" "),
+            "--cache-from type=registry,ref=r.example/t --cache-to type=registry,ref=r.example/t,mode=max,ignore-error=true"
+        );
+        let local = LayerCache::Local { dir: "/c,d".into() };
+        assert_eq!(
+            local.args(false).join(" "),
+            "--cache-from type=local,\"src=/c,d\" --cache-to type=local,\"dest=/c,d\",mode=max,ignore-error=true"
+        );
+        assert!(
+            LayerCache::Gha { scope: "s".into() }
+                .args(false)
+                .join(" ")
+                .ends_with("--cache-to type=gha,mode=max,scope=s,ignore-error=true")
+        );
+        assert!(LayerCache::None.args(true).is_empty());
+        assert!(!LayerCache::Inline.needs_cache_export());
+        assert!(registry.needs_cache_export());
+    }
+
+    // Recorded from Docker 26.1.5's BuildKit (`--progress=plain`).
+    const COLD: &str = "#4 importing cache manifest from 127.0.0.1:5057/t
+#4 ERROR: failed to configure registry cache importer: failed to do request: Head \"https://127.0.0.1:5057/v2/t/manifests/latest\": dial tcp 127.0.0.1:5057: connect: connection refused
+#5 [env 1/2] FROM docker.io/library/debian:bookworm
+#5 DONE 0.0s
+#6 [env 2/2] RUN apt-get install -y gcc
+#6 CACHED
+#7 [fio-x86_64 1/2] RUN make
+#7 0.512 CC fio.o
+#7 DONE 31.0s
+#8 [lspci-x86_64 1/2] RUN make
+#8 CACHED
+#9 exporting cache to registry
+#9 preparing build cache for export
+#9 ERROR: error writing layer blob: unexpected status from HEAD request to http://127.0.0.1:5056/v2/t/blobs/sha256:27: 401 Unauthorized
+ > importing cache manifest from 127.0.0.1:5057/t:";
+
+    #[test]
+    fn progress_names_cache_failures_and_what_ran() {
+        let p = read_progress(COLD.lines());
+        assert!(
+            p.import_error
+                .as_deref()
+                .unwrap()
+                .ends_with("connection refused"),
+            "{p:?}"
+        );
+        assert!(
+            p.export_error
+                .as_deref()
+                .unwrap()
+                .ends_with("401 Unauthorized")
+        );
+        assert!(!p.exported);
+        assert_eq!(p.stages.get("fio-x86_64"), Some(&true));
+        assert_eq!(p.stages.get("lspci-x86_64"), Some(&false));
+        assert_eq!(p.stages.get("env"), Some(&false));
+        let warm = read_progress(
+            "#4 importing cache manifest from r/t\n#4 inferred cache manifest type: x done\n#4 DONE 0.1s\n\
+             #9 exporting cache to registry\n#9 DONE 1.9s\n"
+                .lines(),
+        );
+        assert_eq!((warm.import_error, warm.exported), (None, true));
+        let local = read_progress([
+            "WARNING: local cache import at /c not found due to err: could not read /c/index.json",
+        ]);
+        assert!(local.import_error.unwrap().starts_with("/c not found"));
+    }
+
+    #[test]
+    fn each_tool_is_said_to_be_compiled_or_served_by_a_named_cache() {
+        let registry = LayerCache::Registry {
+            reference: "r/t".into(),
+        };
+        let tools = vec![
+            ("fio", vec!["fio-x86_64".to_string(), "fio-aarch64".into()]),
+            ("lspci", vec!["lspci-x86_64".to_string()]),
+        ];
+        let mut p = read_progress(COLD.lines());
+        assert_eq!(
+            served(&p, &tools, &registry, true),
+            [
+                "tools: fio: compiled",
+                "tools: lspci: served by the layer cache (this engine's build cache): nothing compiled"
+            ]
+        );
+        p.import_error = None;
+        assert_eq!(
+            served(&p, &tools, &registry, true)[1],
+            "tools: lspci: served by the layer cache (registry:r/t): nothing compiled"
+        );
+        assert!(
+            served(&p, &tools, &registry, false)[1]
+                .contains("(this engine's build cache or registry:r/t)")
+        );
+    }
+}
