@@ -84,6 +84,7 @@ pub fn image_build(
         labels: vec![(BUILDER_KEY_LABEL.into(), key.into())],
         no_cache: false,
         iidfile: docker::iidfile("builder"),
+        cache_scope: Default::default(),
     }
 }
 

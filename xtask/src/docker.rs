@@ -58,6 +58,8 @@ pub struct ImageBuild {
     /// Where Docker writes the id of the image it built (`--iidfile`): the
     /// run refers to that id, not to the tag another run could move.
     pub iidfile: PathBuf,
+    /// The layer cache entries a buildx build reads and writes.
+    pub cache_scope: crate::layer_cache::Scope,
 }
 
 impl ImageBuild {
@@ -78,7 +80,7 @@ impl ImageBuild {
         };
         args.push("--progress=plain".into());
         if let BuildCommand::Buildx { cache, write } = &self.builder {
-            args.extend(cache.args(*write));
+            args.extend(cache.args(*write, &self.cache_scope));
         }
         if self.no_cache {
             args.push("--no-cache".into());
@@ -604,6 +606,11 @@ mod tests {
             labels: vec![(TOOLS_KEY_LABEL.into(), "abc".into())],
             no_cache,
             iidfile: "/t/iid".into(),
+            cache_scope: crate::layer_cache::Scope {
+                kind: "tools".into(),
+                entries: vec!["tool-fio".into()],
+                local_entry_exists: true,
+            },
         }
     }
 
@@ -755,13 +762,13 @@ mod tests {
         let read_only = build(false);
         assert!(
             read_only.starts_with(
-                "buildx build --builder=default --load --progress=plain --cache-from type=registry,ref=r/t --file "
+                "buildx build --builder=default --load --progress=plain --cache-from type=registry,ref=r/t:tool-fio --file "
             ),
             "{read_only}"
         );
         assert!(
             build(true)
-                .contains(" --cache-to type=registry,ref=r/t,mode=max,ignore-error=true --file ")
+                .contains(" --cache-to type=registry,ref=r/t:tool-fio,mode=max,ignore-error=true --file ")
         );
     }
 

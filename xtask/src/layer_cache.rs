@@ -40,9 +40,9 @@ impl LayerCache {
             });
         }
         if let Some(rest) = v.strip_prefix("registry:").and_then(nonempty) {
-            if rest.contains([',', '"', ' ', '\n']) {
+            if rest.contains([',', '"', ' ', '\n', '@']) {
                 return Err(format!(
-                    "{LAYER_CACHE} names the registry reference `{rest}`, which has a comma, quote or space: use a plain reference such as registry:cache.example.com/team/perfspect-tools"
+                    "{LAYER_CACHE} names the registry reference `{rest}`, which has a comma, quote, space or digest: use a repository, with or without a tag, such as registry:cache.example.com/team/perfspect-tools"
                 ));
             }
             return Ok(LayerCache::Registry { reference: rest });
@@ -95,52 +95,107 @@ impl LayerCache {
         }
     }
 
-    /// `--cache-from`/`--cache-to` for `docker buildx build`. `write`
-    /// decides for a registry cache alone (shared by a team: only CI writes
-    /// it by default); a failed export never fails the build.
-    pub fn args(&self, write: bool) -> Vec<String> {
-        let from = |spec: String| vec!["--cache-from".to_string(), spec];
-        let to = |spec: String| vec!["--cache-to".to_string(), spec];
+    /// `--cache-from`/`--cache-to` for one build of `entries`: the tools
+    /// and source packages it builds (`tool-perf`, `source-linux`) or
+    /// `libraries`. A registry or GitHub cache keeps one entry per tool or
+    /// source (a tag, a scope), each written by every build that includes it,
+    /// so a build of one tool never replaces another tool's layers; a
+    /// directory keeps one entry per kind of build (`kind`), as BuildKit
+    /// cannot write two tags of one directory at once. `write` decides for a
+    /// registry alone (shared by a team: only CI writes it by default); a
+    /// failed export never fails the build.
+    pub fn args(&self, write: bool, scope: &Scope) -> Vec<String> {
+        let (kind, entries) = (&scope.kind, &scope.entries);
+        let mut args = Vec::new();
+        let mut from = |spec: String| args.extend(["--cache-from".to_string(), spec]);
         match self {
-            LayerCache::None => Vec::new(),
-            LayerCache::Inline => to("type=inline".into()),
-            LayerCache::Gha { scope } => [
-                from(format!("type=gha,scope={scope}")),
-                to(format!("type=gha,mode=max,scope={scope},ignore-error=true")),
-            ]
-            .concat(),
-            LayerCache::Local { dir } => {
-                let dir = dir.display();
-                [
-                    from(format!(
-                        "type=local,{}",
-                        crate::docker::csv_field(&format!("src={dir}"))
-                    )),
-                    to(format!(
-                        "type=local,{},mode=max,ignore-error=true",
-                        crate::docker::csv_field(&format!("dest={dir}"))
-                    )),
-                ]
-                .concat()
-            }
-            LayerCache::Registry { reference } => {
-                let mut args = from(format!("type=registry,ref={reference}"));
-                if write {
-                    args.extend(to(format!(
-                        "type=registry,ref={reference},mode=max,ignore-error=true"
-                    )));
+            // BuildKit refuses to start on a directory without that entry.
+            LayerCache::Local { .. } if !scope.local_entry_exists => {}
+            LayerCache::None | LayerCache::Inline => {}
+            LayerCache::Gha { scope } => {
+                for e in entries {
+                    from(format!("type=gha,scope={scope}-{e}"));
                 }
-                args
+            }
+            LayerCache::Local { dir } => from(format!(
+                "type=local,{},tag={kind}",
+                crate::docker::csv_field(&format!("src={}", dir.display()))
+            )),
+            LayerCache::Registry { reference } => {
+                for e in entries {
+                    from(format!("type=registry,ref={}", entry_ref(reference, e)));
+                }
             }
         }
+        let mut to = |spec: String| args.extend(["--cache-to".to_string(), spec]);
+        match self {
+            LayerCache::None => {}
+            LayerCache::Inline => to("type=inline".into()),
+            LayerCache::Gha { scope } => {
+                for e in entries {
+                    to(format!(
+                        "type=gha,mode=max,scope={scope}-{e},ignore-error=true"
+                    ));
+                }
+            }
+            LayerCache::Local { dir } => to(format!(
+                "type=local,{},tag={kind},mode=max,ignore-error=true",
+                crate::docker::csv_field(&format!("dest={}", dir.display()))
+            )),
+            LayerCache::Registry { reference } if write => {
+                for e in entries {
+                    to(format!(
+                        "type=registry,ref={},mode=max,ignore-error=true",
+                        entry_ref(reference, e)
+                    ));
+                }
+            }
+            LayerCache::Registry { .. } => {}
+        }
+        args
+    }
+}
+
+/// What one build reads and writes of the layer cache.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// `tools` or `libraries`: a directory cache's entry.
+    pub kind: String,
+    /// A registry or GitHub cache's entries: `tool-<name>`, `source-<name>`,
+    /// `libraries`.
+    pub entries: Vec<String>,
+    /// Whether a directory cache already has the entry `kind`.
+    pub local_entry_exists: bool,
+}
+
+/// Whether the OCI index of a directory cache (its index.json) names `tag`.
+pub fn index_has_tag(index_json: &str, tag: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(index_json).is_ok_and(|index| {
+        index["manifests"].as_array().is_some_and(|m| {
+            m.iter()
+                .any(|d| d["annotations"]["org.opencontainers.image.ref.name"] == tag)
+        })
+    })
+}
+
+/// The registry reference of one entry: a tag of the repository named, or,
+/// when the reference has a tag, that tag with the entry appended.
+pub fn entry_ref(reference: &str, entry: &str) -> String {
+    let last = reference.rsplit('/').next().unwrap_or(reference);
+    if last.contains(':') {
+        format!("{reference}-{entry}")
+    } else {
+        format!("{reference}:{entry}")
     }
 }
 
 /// What BuildKit's plain progress output says about one build.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Progress {
-    /// Why the layer cache could not be read, when it could not.
-    pub import_error: Option<String>,
+    /// How many cache entries the build tried to read.
+    pub imports: usize,
+    /// Why each entry that could not be read could not (in order).
+    pub import_errors: Vec<String>,
     /// Why it could not be written, when it could not.
     pub export_error: Option<String>,
     /// Whether a cache export completed.
@@ -148,6 +203,23 @@ pub struct Progress {
     /// Stages with at least one RUN step, and whether any of them ran
     /// (rather than coming from a cache).
     pub stages: BTreeMap<String, bool>,
+}
+
+impl Progress {
+    /// Whether any cache entry was read.
+    pub fn read_any(&self) -> bool {
+        self.imports > self.import_errors.len()
+    }
+
+    /// The import errors that are not merely an entry not written yet
+    /// (a registry's `not found`, a directory without that tag).
+    pub fn import_failures(&self) -> Vec<&str> {
+        self.import_errors
+            .iter()
+            .map(String::as_str)
+            .filter(|e| !e.ends_with(": not found") && !e.contains("not found due to err"))
+            .collect()
+    }
 }
 
 /// Reads `--progress=plain` output: `#7 [perf-x86_64 3/5] RUN make`, then
@@ -163,9 +235,8 @@ pub fn read_progress<'a>(lines: impl IntoIterator<Item = &'a str>) -> Progress {
     for line in lines {
         let Some(rest) = line.strip_prefix('#') else {
             if let Some(warning) = line.strip_prefix("WARNING: local cache import at ") {
-                progress
-                    .import_error
-                    .get_or_insert_with(|| warning.trim().to_string());
+                progress.imports += 1;
+                progress.import_errors.push(warning.trim().to_string());
             }
             continue;
         };
@@ -186,14 +257,16 @@ pub fn read_progress<'a>(lines: impl IntoIterator<Item = &'a str>) -> Progress {
                 stage_of.insert(id, stage.to_string());
             }
         } else if text.starts_with("importing cache manifest from ") {
-            import.insert(id);
+            if import.insert(id) {
+                progress.imports += 1;
+            }
         } else if text.starts_with("exporting cache to ") {
             export.insert(id);
         } else if text == "CACHED" {
             cached.insert(id);
         } else if let Some(error) = text.strip_prefix("ERROR: ") {
             if import.contains(id) {
-                progress.import_error = Some(error.trim().to_string());
+                progress.import_errors.push(error.trim().to_string());
             } else if export.contains(id) {
                 progress.export_error = Some(error.trim().to_string());
             }
@@ -221,7 +294,7 @@ pub fn served(
     cache: &LayerCache,
     engine_cache_was_empty: bool,
 ) -> Vec<String> {
-    let read = cache.reads() && progress.import_error.is_none();
+    let read = cache.reads() && progress.read_any();
     let from = match (read, engine_cache_was_empty) {
         (true, true) => cache.describe(),
         (true, false) => format!("this engine's build cache or {}", cache.describe()),
@@ -278,33 +351,66 @@ mod tests {
         assert_eq!(LayerCache::default_for(true), p("gha").unwrap());
     }
 
+    fn scope(local_entry_exists: bool) -> Scope {
+        Scope {
+            kind: "tools".into(),
+            entries: vec!["tool-fio".into(), "source-fio".into()],
+            local_entry_exists,
+        }
+    }
+
     #[test]
-    fn only_ci_writes_a_registry_cache_and_no_export_fails_a_build() {
+    fn only_ci_writes_a_registry_cache_one_entry_per_tool_and_source() {
         let registry = LayerCache::Registry {
             reference: "r.example/t".into(),
         };
         assert_eq!(
-            registry.args(false).join(" "),
-            "--cache-from type=registry,ref=r.example/t"
+            registry.args(false, &scope(true)).join(" "),
+            "--cache-from type=registry,ref=r.example/t:tool-fio --cache-from type=registry,ref=r.example/t:source-fio"
         );
         assert_eq!(
-            registry.args(true).join(" "),
-            "--cache-from type=registry,ref=r.example/t --cache-to type=registry,ref=r.example/t,mode=max,ignore-error=true"
+            registry.args(true, &scope(true))[4..].join(" "),
+            "--cache-to type=registry,ref=r.example/t:tool-fio,mode=max,ignore-error=true \
+             --cache-to type=registry,ref=r.example/t:source-fio,mode=max,ignore-error=true"
         );
+        assert_eq!(
+            entry_ref("h:5000/team/t", "libraries"),
+            "h:5000/team/t:libraries"
+        );
+        assert_eq!(
+            entry_ref("h:5000/team/t:v2", "tool-perf"),
+            "h:5000/team/t:v2-tool-perf"
+        );
+        let gha = LayerCache::Gha { scope: "s".into() }.args(false, &scope(true));
+        assert_eq!(gha.len(), 8);
+        assert_eq!(
+            gha[5],
+            "type=gha,mode=max,scope=s-tool-fio,ignore-error=true"
+        );
+    }
+
+    #[test]
+    fn a_directory_keeps_one_entry_per_kind_of_build_and_is_read_once_written() {
         let local = LayerCache::Local { dir: "/c,d".into() };
         assert_eq!(
-            local.args(false).join(" "),
-            "--cache-from type=local,\"src=/c,d\" --cache-to type=local,\"dest=/c,d\",mode=max,ignore-error=true"
+            local.args(false, &scope(true)).join(" "),
+            "--cache-from type=local,\"src=/c,d\",tag=tools --cache-to type=local,\"dest=/c,d\",tag=tools,mode=max,ignore-error=true"
         );
-        assert!(
-            LayerCache::Gha { scope: "s".into() }
-                .args(false)
-                .join(" ")
-                .ends_with("--cache-to type=gha,mode=max,scope=s,ignore-error=true")
+        assert_eq!(
+            local.args(false, &scope(false)).join(" "),
+            "--cache-to type=local,\"dest=/c,d\",tag=tools,mode=max,ignore-error=true"
         );
-        assert!(LayerCache::None.args(true).is_empty());
+        let index = r#"{"schemaVersion":2,"manifests":[{"digest":"sha256:d6","annotations":{"org.opencontainers.image.ref.name":"tools"}}]}"#;
+        assert!(index_has_tag(index, "tools"));
+        assert!(!index_has_tag(index, "libraries"));
+        assert!(!index_has_tag("not json", "tools"));
+        assert!(LayerCache::None.args(true, &scope(true)).is_empty());
+        assert_eq!(
+            LayerCache::Inline.args(true, &scope(true)),
+            ["--cache-to", "type=inline"]
+        );
         assert!(!LayerCache::Inline.needs_cache_export());
-        assert!(registry.needs_cache_export());
+        assert!(local.needs_cache_export());
     }
 
     // Recorded from Docker 26.1.5's BuildKit (`--progress=plain`).
@@ -327,11 +433,10 @@ mod tests {
     #[test]
     fn progress_names_cache_failures_and_what_ran() {
         let p = read_progress(COLD.lines());
+        assert_eq!(p.imports, 1);
+        assert!(!p.read_any());
         assert!(
-            p.import_error
-                .as_deref()
-                .unwrap()
-                .ends_with("connection refused"),
+            p.import_failures()[0].ends_with("connection refused"),
             "{p:?}"
         );
         assert!(
@@ -349,11 +454,20 @@ mod tests {
              #9 exporting cache to registry\n#9 DONE 1.9s\n"
                 .lines(),
         );
-        assert_eq!((warm.import_error, warm.exported), (None, true));
+        assert!(warm.read_any() && warm.exported);
+        let first = read_progress(
+            "#4 importing cache manifest from r/t:tool-fio\n#4 ERROR: failed to configure registry cache importer: r/t:tool-fio: not found\n"
+                .lines(),
+        );
+        assert!(!first.read_any());
+        assert!(
+            first.import_failures().is_empty(),
+            "an entry not written yet is no failure"
+        );
         let local = read_progress([
             "WARNING: local cache import at /c not found due to err: could not read /c/index.json",
         ]);
-        assert!(local.import_error.unwrap().starts_with("/c not found"));
+        assert!(local.import_errors[0].starts_with("/c not found"));
     }
 
     #[test]
@@ -373,7 +487,7 @@ mod tests {
                 "tools: lspci: served by the layer cache (this engine's build cache): nothing compiled"
             ]
         );
-        p.import_error = None;
+        p.import_errors.clear();
         assert_eq!(
             served(&p, &tools, &registry, true)[1],
             "tools: lspci: served by the layer cache (registry:r/t): nothing compiled"

@@ -230,7 +230,7 @@ fn rebuild(
             sh,
             settings,
             &plan,
-            &tools,
+            (&tools, &sources),
             &dockerfile,
             recipes.build_args(),
             &paths,
@@ -285,7 +285,7 @@ fn rebuild(
                 sh,
                 settings,
                 &plan,
-                &[],
+                (&[], &[]),
                 &dockerfile,
                 args,
                 &["/oss"],
@@ -400,15 +400,17 @@ fn rebuild(
 }
 
 /// One BuildKit run of a generated Dockerfile (context tools/), its outputs
-/// copied into `dest`. With a layer cache, the log says whether it could be
-/// read and written and what served each of `tools`; a build that fails with
-/// a cache read is run again without it (a cache never fails a release).
+/// copied into `dest`: the `tools` and `sources` it builds, or, when both
+/// are empty, the libraries' sources. With a layer cache, the log says
+/// whether it could be read and written and what served each tool; a build
+/// that fails with a cache read is run again without it (a cache never
+/// fails a release).
 #[allow(clippy::too_many_arguments)]
 fn build_and_copy(
     sh: &Shell,
     settings: &BuildSettings,
     plan: &Rebuild,
-    tools: &[&'static Tool],
+    (tools, sources): (&[&'static Tool], &[&'static Source]),
     dockerfile: &str,
     mut build_args: Vec<(String, String)>,
     paths: &[&str],
@@ -427,6 +429,41 @@ fn build_and_copy(
     ]);
     let file = crate::staging_dir().join(format!("{what}.{}.Dockerfile", std::process::id()));
     fs::write(&file, dockerfile).with_context(|| format!("writing {}", file.display()))?;
+    let mut cache = match &plan.builder {
+        BuildCommand::Buildx { cache, .. } => cache.clone(),
+        BuildCommand::Plain => LayerCache::None,
+    };
+    let mut scope = layer_cache::Scope {
+        kind: if tools.is_empty() && sources.is_empty() {
+            "libraries"
+        } else {
+            "tools"
+        }
+        .into(),
+        entries: tools
+            .iter()
+            .map(|t| format!("tool-{}", t.name))
+            .chain(sources.iter().map(|s| format!("source-{}", s.name)))
+            .collect(),
+        local_entry_exists: true,
+    };
+    if scope.entries.is_empty() {
+        scope.entries.push("libraries".into());
+    }
+    // A directory cache without this kind of build's entry has nothing to
+    // read yet: said once, not as a failure.
+    if let LayerCache::Local { dir } = &cache {
+        let _ = fs::create_dir_all(dir);
+        scope.local_entry_exists = fs::read_to_string(dir.join("index.json"))
+            .is_ok_and(|index| layer_cache::index_has_tag(&index, &scope.kind));
+        if !scope.local_entry_exists {
+            eprintln!(
+                "tools: the layer cache {} has no {} entry yet: this run writes it",
+                cache.describe(),
+                scope.kind
+            );
+        }
+    }
     let build = |builder: BuildCommand| ImageBuild {
         builder,
         dockerfile: file.clone(),
@@ -436,27 +473,13 @@ fn build_and_copy(
         labels: vec![(TOOLS_KEY_LABEL.to_string(), key.clone())],
         no_cache: plan.no_layer_cache,
         iidfile: docker::iidfile(what),
+        cache_scope: scope.clone(),
     };
-    let mut cache = match &plan.builder {
-        BuildCommand::Buildx { cache, .. } => cache.clone(),
-        BuildCommand::Plain => LayerCache::None,
-    };
-    // A directory cache not written yet has nothing to read: said once,
-    // not as a failure.
-    let mut first_local = false;
-    if let LayerCache::Local { dir } = &cache {
-        let _ = fs::create_dir_all(dir);
-        first_local = !dir.join("index.json").exists();
-        if first_local {
-            eprintln!(
-                "tools: the layer cache {} is empty: this run writes it",
-                cache.describe()
-            );
-        }
-    }
-    let engine_cache_was_empty = cache.reads() && docker::build_cache_empty(sh);
+    let reads =
+        cache.reads() && !matches!(cache, LayerCache::Local { .. } if !scope.local_entry_exists);
+    let engine_cache_was_empty = reads && docker::build_cache_empty(sh);
     let built = match docker::build_image_logged(sh, &build(plan.builder.clone())) {
-        Err(e) if cache.reads() => {
+        Err(e) if reads => {
             eprintln!(
                 "tools: warning: the build reading the layer cache {} failed ({e:#}): building again without it",
                 cache.describe()
@@ -470,9 +493,20 @@ fn build_and_copy(
     let (id, lines) = built?;
     let progress = layer_cache::read_progress(lines.iter().map(String::as_str));
     if cache != LayerCache::None {
-        if let (Some(error), false) = (&progress.import_error, first_local) {
+        if !progress.import_errors.is_empty() && !progress.read_any() {
+            match progress.import_failures().first() {
+                Some(error) => eprintln!(
+                    "tools: warning: the layer cache {} could not be read ({error}): built without it",
+                    cache.describe()
+                ),
+                None => eprintln!(
+                    "tools: the layer cache {} has no entry for this build yet",
+                    cache.describe()
+                ),
+            }
+        } else if let Some(error) = progress.import_failures().first() {
             eprintln!(
-                "tools: warning: the layer cache {} could not be read ({error}): built without it",
+                "tools: warning: part of the layer cache {} could not be read ({error})",
                 cache.describe()
             );
         }
@@ -567,6 +601,7 @@ fn image_from_cache(
             labels: vec![(TOOLS_KEY_LABEL.to_string(), content)],
             no_cache: false,
             iidfile: docker::iidfile("tools"),
+            cache_scope: Default::default(),
         },
     )?;
     docker::tag(sh, &id, TOOLS_IMAGE)?;
