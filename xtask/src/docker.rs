@@ -209,6 +209,14 @@ pub fn build_image(sh: &Shell, build: &ImageBuild) -> Result<String> {
 pub fn build_image_logged(sh: &Shell, build: &ImageBuild) -> Result<(String, Vec<String>)> {
     let args = build.args();
     let (ok, hint, lines) = stream_logged(cmd!(sh, "docker {args...}"))?;
+    // Else BuildKit's own last word: `ERROR: failed to solve: ...`.
+    let hint = hint.or_else(|| {
+        lines
+            .iter()
+            .rev()
+            .find_map(|l| l.strip_prefix("ERROR: "))
+            .map(|e| e.chars().take(300).collect())
+    });
     if !ok {
         engine_still_there(sh, &format!("{} was built", build.tag))?;
         match hint {
@@ -766,10 +774,9 @@ mod tests {
             ),
             "{read_only}"
         );
-        assert!(
-            build(true)
-                .contains(" --cache-to type=registry,ref=r/t:tool-fio,mode=max,ignore-error=true --file ")
-        );
+        assert!(build(true).contains(
+            " --cache-to type=registry,ref=r/t:tool-fio,mode=max,compression=zstd,ignore-error=true --file "
+        ));
     }
 
     #[test]

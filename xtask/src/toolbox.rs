@@ -51,6 +51,57 @@ impl Tool {
     }
 }
 
+/// Whether `bytes` are what a tool binary for `arch` must be, whichever way
+/// it was built (compiled here or taken from a layer cache): a 64-bit
+/// little-endian ELF executable for that machine, statically linked (no
+/// program interpreter). The reason when it is not.
+pub fn check_binary(bytes: &[u8], arch: &str) -> Result<(), String> {
+    let machine = match arch {
+        "x86_64" => 62,
+        "aarch64" => 183,
+        other => return Err(format!("no ELF machine is known for {other}")),
+    };
+    let u16_at = |at: usize| {
+        bytes
+            .get(at..at + 2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+    };
+    let u64_at = |at: usize| {
+        bytes
+            .get(at..at + 8)
+            .map(|b| u64::from_le_bytes(b.try_into().expect("eight bytes")))
+    };
+    if !bytes.starts_with(b"\x7fELF\x02\x01") {
+        return Err("not a 64-bit little-endian ELF file".into());
+    }
+    if u16_at(16) != Some(2) {
+        return Err("not an executable (ELF type EXEC)".into());
+    }
+    if u16_at(18) != Some(machine) {
+        return Err(format!(
+            "not built for {arch} (ELF machine {:?})",
+            u16_at(18)
+        ));
+    }
+    let (Some(phoff), Some(phentsize), Some(phnum)) = (u64_at(32), u16_at(54), u16_at(56)) else {
+        return Err("a truncated ELF header".into());
+    };
+    for i in 0..usize::from(phnum) {
+        let at = usize::try_from(phoff)
+            .unwrap_or(usize::MAX)
+            .saturating_add(i * usize::from(phentsize));
+        match bytes.get(at..at + 4) {
+            // PT_INTERP: the binary asks for a dynamic loader.
+            Some([3, 0, 0, 0]) => {
+                return Err("dynamically linked (it has a program interpreter)".into());
+            }
+            Some(_) => {}
+            None => return Err("a truncated program header table".into()),
+        }
+    }
+    Ok(())
+}
+
 const fn source(name: &'static str, pin: &'static str, recipe: &'static str) -> Source {
     Source { name, pin, recipe }
 }
@@ -304,6 +355,54 @@ pub fn dsc_name(source: &str, version: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// A minimal ELF64 header and program header table, `interp` adding a
+    /// PT_INTERP entry (the file is made here, to the ELF specification).
+    fn elf(machine: u16, kind: u16, interp: bool) -> Vec<u8> {
+        let mut b = vec![0u8; 64 + 2 * 56];
+        b[..6].copy_from_slice(b"\x7fELF\x02\x01");
+        b[16..18].copy_from_slice(&kind.to_le_bytes());
+        b[18..20].copy_from_slice(&machine.to_le_bytes());
+        b[32..40].copy_from_slice(&64u64.to_le_bytes());
+        b[54..56].copy_from_slice(&56u16.to_le_bytes());
+        b[56..58].copy_from_slice(&2u16.to_le_bytes());
+        b[64] = 1; // PT_LOAD
+        b[120] = if interp { 3 } else { 1 };
+        b
+    }
+
+    #[test]
+    fn a_tool_binary_is_a_static_executable_for_its_machine() {
+        assert_eq!(check_binary(&elf(62, 2, false), "x86_64"), Ok(()));
+        assert_eq!(check_binary(&elf(183, 2, false), "aarch64"), Ok(()));
+        assert!(
+            check_binary(&elf(183, 2, false), "x86_64")
+                .unwrap_err()
+                .contains("not built for x86_64")
+        );
+        assert!(
+            check_binary(&elf(62, 2, true), "x86_64")
+                .unwrap_err()
+                .contains("dynamically linked")
+        );
+        assert!(
+            check_binary(&elf(62, 3, false), "x86_64")
+                .unwrap_err()
+                .contains("not an executable")
+        );
+        assert!(
+            check_binary(b"#!/bin/sh\n", "x86_64")
+                .unwrap_err()
+                .contains("not a 64-bit")
+        );
+        let mut cut = elf(62, 2, false);
+        cut.truncate(100);
+        assert!(
+            check_binary(&cut, "x86_64")
+                .unwrap_err()
+                .contains("truncated")
+        );
+    }
+
     use super::*;
 
     const LIST: &str = "/usr/lib/aarch64-linux-gnu/libz.a\tzlib1g-dev:arm64\t1:1.2.13.dfsg-1\tzlib\t1:1.2.13.dfsg-1\n\

@@ -239,6 +239,21 @@ fn rebuild(
         )?;
     }
 
+    // Whatever built them (a compile here, a layer cache), the binaries
+    // must be static executables for their machine before they are cached.
+    for tool in &tools {
+        for arch in ARCHES.iter().filter(|a| tool.builds_for(a)) {
+            let path = built.path().join("bin").join(arch).join(tool.name);
+            let bytes = fs::read(&path)
+                .with_context(|| format!("the tools built lack {}", path.display()))?;
+            if let Err(why) = toolbox::check_binary(&bytes, arch) {
+                bail!(
+                    "the {} built for {arch} is {why}: nothing was cached; rebuild with `cargo tools --no-cache` (and PERFSPECT_LAYER_CACHE=none if a layer cache served it)",
+                    tool.name
+                );
+            }
+        }
+    }
     let staging = Staging::fresh("tools-cache")?;
     let dir = staging.path();
     let mut manifest = Manifest {

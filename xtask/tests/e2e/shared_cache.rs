@@ -394,6 +394,7 @@ fn teams_share_the_tools_layers_through_a_registry() {
         ),
     );
     same_tools(&b, &plain, "lspci built beside a 401 registry differs");
+    probes.extend(warnings("401", &err));
     drop(refusing);
     drop(engine);
 
@@ -434,6 +435,7 @@ fn teams_share_the_tools_layers_through_a_registry() {
         tail(&err)
     );
     same_tools(&c, &plain, "lspci built as the registry stopped differs");
+    probes.extend(warnings("registry stopped mid-run", &err));
     drop(engine);
 
     // A layer corrupted in the registry's storage, read by another empty
@@ -463,6 +465,14 @@ fn teams_share_the_tools_layers_through_a_registry() {
         eprintln!("{line}");
     }
     write_probe_log("shared-cache", &probes);
+}
+
+/// The log's warning lines, labelled with the fault, for the probe log.
+fn warnings(fault: &str, err: &str) -> Vec<String> {
+    err.lines()
+        .filter(|l| l.starts_with("tools: warning: ") || l.starts_with("tools: lspci: "))
+        .map(|l| format!("{fault}: {}", l.chars().take(400).collect::<String>()))
+        .collect()
 }
 
 fn copy_dir(from: &Path, to: &Path) {
