@@ -171,6 +171,29 @@ pub struct Scope {
     pub local_entry_exists: bool,
 }
 
+impl Scope {
+    /// The entries of a build of `tools` and `sources` (names), or, when it
+    /// builds neither, of the libraries' sources.
+    pub fn of_build(tools: &[&str], sources: &[&str]) -> Scope {
+        let mut entries: Vec<String> = tools
+            .iter()
+            .map(|t| format!("tool-{t}"))
+            .chain(sources.iter().map(|s| format!("source-{s}")))
+            .collect();
+        let kind = if entries.is_empty() {
+            entries.push("libraries".into());
+            "libraries"
+        } else {
+            "tools"
+        };
+        Scope {
+            kind: kind.into(),
+            entries,
+            local_entry_exists: true,
+        }
+    }
+}
+
 /// Whether the OCI index of a directory cache (its index.json) names `tag`.
 pub fn index_has_tag(index_json: &str, tag: &str) -> bool {
     serde_json::from_str::<serde_json::Value>(index_json).is_ok_and(|index| {
@@ -285,6 +308,40 @@ pub fn read_progress<'a>(lines: impl IntoIterator<Item = &'a str>) -> Progress {
         *progress.stages.entry(stage).or_insert(false) |= ran;
     }
     progress
+}
+
+/// What the log says of the cache after a build: whether it could be read
+/// (an entry not written yet is no failure) and written.
+pub fn report(progress: &Progress, cache: &LayerCache) -> Vec<String> {
+    let mut lines = Vec::new();
+    if *cache == LayerCache::None {
+        return lines;
+    }
+    let name = cache.describe();
+    let failure = progress.import_failures().first().map(|e| e.to_string());
+    match (
+        progress.import_errors.is_empty() || progress.read_any(),
+        failure,
+    ) {
+        (false, Some(error)) => lines.push(format!(
+            "tools: warning: the layer cache {name} could not be read ({error}): built without it"
+        )),
+        (false, None) => lines.push(format!(
+            "tools: the layer cache {name} has no entry for this build yet"
+        )),
+        (true, Some(error)) => lines.push(format!(
+            "tools: warning: part of the layer cache {name} could not be read ({error})"
+        )),
+        (true, None) => {}
+    }
+    match &progress.export_error {
+        Some(error) => lines.push(format!(
+            "tools: warning: the layer cache {name} could not be written ({error}): the tools built are unaffected"
+        )),
+        None if progress.exported => lines.push(format!("tools: layer cache {name} written")),
+        None => {}
+    }
+    lines
 }
 
 /// Where each tool of a build came from, one log line each: compiled, or
@@ -471,6 +528,50 @@ mod tests {
             "WARNING: local cache import at /c not found due to err: could not read /c/index.json",
         ]);
         assert!(local.import_errors[0].starts_with("/c not found"));
+    }
+
+    #[test]
+    fn a_build_s_entries_are_its_tools_and_sources_or_the_libraries() {
+        let tools = Scope::of_build(&["perf"], &["linux"]);
+        assert_eq!(
+            (tools.kind.as_str(), tools.entries),
+            (
+                "tools",
+                vec!["tool-perf".to_string(), "source-linux".into()]
+            )
+        );
+        let libraries = Scope::of_build(&[], &[]);
+        assert_eq!(
+            (libraries.kind.as_str(), libraries.entries),
+            ("libraries", vec!["libraries".to_string()])
+        );
+    }
+
+    #[test]
+    fn the_report_tells_a_cache_not_written_yet_from_one_that_failed() {
+        let registry = LayerCache::Registry {
+            reference: "r/t".into(),
+        };
+        assert_eq!(
+            report(&read_progress(COLD.lines()), &registry),
+            [
+                "tools: warning: the layer cache registry:r/t could not be read (failed to configure registry cache importer: failed to do request: Head \"https://127.0.0.1:5057/v2/t/manifests/latest\": dial tcp 127.0.0.1:5057: connect: connection refused): built without it",
+                "tools: warning: the layer cache registry:r/t could not be written (error writing layer blob: unexpected status from HEAD request to http://127.0.0.1:5056/v2/t/blobs/sha256:27: 401 Unauthorized): the tools built are unaffected",
+            ]
+        );
+        let first = read_progress(
+            "#4 importing cache manifest from r/t:tool-fio\n#4 ERROR: failed to configure registry cache importer: r/t:tool-fio: not found\n\
+             #9 exporting cache to registry\n#9 DONE 1.9s\n"
+                .lines(),
+        );
+        assert_eq!(
+            report(&first, &registry),
+            [
+                "tools: the layer cache registry:r/t has no entry for this build yet",
+                "tools: layer cache registry:r/t written"
+            ]
+        );
+        assert!(report(&first, &LayerCache::None).is_empty());
     }
 
     #[test]

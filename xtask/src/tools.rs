@@ -448,23 +448,9 @@ fn build_and_copy(
         BuildCommand::Buildx { cache, .. } => cache.clone(),
         BuildCommand::Plain => LayerCache::None,
     };
-    let mut scope = layer_cache::Scope {
-        kind: if tools.is_empty() && sources.is_empty() {
-            "libraries"
-        } else {
-            "tools"
-        }
-        .into(),
-        entries: tools
-            .iter()
-            .map(|t| format!("tool-{}", t.name))
-            .chain(sources.iter().map(|s| format!("source-{}", s.name)))
-            .collect(),
-        local_entry_exists: true,
-    };
-    if scope.entries.is_empty() {
-        scope.entries.push("libraries".into());
-    }
+    let tool_names: Vec<&str> = tools.iter().map(|t| t.name).collect();
+    let source_names: Vec<&str> = sources.iter().map(|s| s.name).collect();
+    let mut scope = layer_cache::Scope::of_build(&tool_names, &source_names);
     // A directory cache without this kind of build's entry has nothing to
     // read yet: said once, not as a failure.
     if let LayerCache::Local { dir } = &cache {
@@ -507,32 +493,8 @@ fn build_and_copy(
     let _ = fs::remove_file(&file);
     let (id, lines) = built?;
     let progress = layer_cache::read_progress(lines.iter().map(String::as_str));
-    if cache != LayerCache::None {
-        if !progress.import_errors.is_empty() && !progress.read_any() {
-            match progress.import_failures().first() {
-                Some(error) => eprintln!(
-                    "tools: warning: the layer cache {} could not be read ({error}): built without it",
-                    cache.describe()
-                ),
-                None => eprintln!(
-                    "tools: the layer cache {} has no entry for this build yet",
-                    cache.describe()
-                ),
-            }
-        } else if let Some(error) = progress.import_failures().first() {
-            eprintln!(
-                "tools: warning: part of the layer cache {} could not be read ({error})",
-                cache.describe()
-            );
-        }
-        if let Some(error) = &progress.export_error {
-            eprintln!(
-                "tools: warning: the layer cache {} could not be written ({error}): the tools built are unaffected",
-                cache.describe()
-            );
-        } else if progress.exported {
-            eprintln!("tools: layer cache {} written", cache.describe());
-        }
+    for line in layer_cache::report(&progress, &cache) {
+        eprintln!("{line}");
     }
     let stages: Vec<(&str, Vec<String>)> = tools
         .iter()
