@@ -332,6 +332,9 @@ pub fn tag(sh: &Shell, id: &str, name: &str) -> Result<()> {
             reason(&out.stderr, "docker tag failed")
         );
     }
+    // The image the name left may now be dangling (the containerd image
+    // store keeps it as such): remove it, as after a build.
+    remove_dangling_images(sh);
     Ok(())
 }
 
