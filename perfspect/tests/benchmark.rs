@@ -114,10 +114,7 @@ fn cpu_memory_storage() {
             .map(|(_, s)| *s)
             .unwrap_or_else(|| panic!("step at {level}, which report does not list: {caches:?}"));
         // The rule the benchmark labels steps by (latency.rs `explains`).
-        assert!(
-            from / 2 <= size && size <= to + to / 4,
-            "{s} vs {level} {size}"
-        );
+        assert!(from / 2 <= size && size <= to * 2, "{s} vs {level} {size}");
         if !matched.contains(&level) {
             matched.push(level);
         }

@@ -147,7 +147,7 @@ pub struct Step {
 
 /// Whether a cache of `size` bytes explains a rise from `from` to `to` bytes.
 pub fn explains(size: u64, from: u64, to: u64) -> bool {
-    size >= from / 2 && size <= to + to / 4
+    size >= from / 2 && size <= to * 2
 }
 
 /// Each point's latency replaced by the median of it and its neighbours: a
@@ -167,9 +167,10 @@ pub fn smooth(points: &[(u64, f64)]) -> Vec<(u64, f64)> {
 
 /// Steps of a latency curve (smoothed): runs of points each at least 10%
 /// slower than the one before, rising at least 1.4x in all. A cache of size
-/// C explains a step from A to B when A/2 <= C <= 1.25 B: the rise can end a
-/// little before the cache is full (associativity, the TLB's reach: on this
-/// project's AMD VM the 1 MiB L2's rise ran from 448 to 896 KiB).
+/// C explains a step from A to B when A/2 <= C <= 2B: the rise can end well
+/// before the cache is full (associativity over randomly placed 4 KiB pages,
+/// the TLB's reach: on this project's AMD VMs the 1 MiB L2's rise ran from
+/// 448 to 896 KiB on one machine, from 512 to 768 KiB on another).
 pub fn steps(points: &[(u64, f64)], caches: &[Cache]) -> Vec<Step> {
     let points = &smooth(points)[..];
     let mut out = Vec::new();
@@ -211,6 +212,9 @@ mod tests {
         let mib = 1 << 20;
         // Recorded on this VM: the 1 MiB L2's rise ran from 448 to 896 KiB.
         assert!(explains(mib, 448 << 10, 896 << 10));
+        // Recorded on a CI machine of the same kind: from 512 to 768 KiB.
+        assert!(explains(mib, 512 << 10, 768 << 10));
+        assert!(!explains(32 * mib, 4 * mib, 8 * mib));
         assert!(explains(mib, mib, 2 * mib));
         assert!(!explains(mib, 64 << 10, 128 << 10));
         assert!(!explains(mib, 4 * mib, 8 * mib));
