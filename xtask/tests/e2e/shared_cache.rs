@@ -1,8 +1,8 @@
 //! A team's shared layer cache, for real: a loopback OCI registry (Debian's
 //! docker-registry) and engines that share nothing but it (second dockerd
 //! daemons with their own data, sockets and bridge). Engine A (the machine's
-//! engine) compiles the tools cold and exports; an empty engine builds them
-//! warm from the registry, byte for byte the same. Then a directory cache
+//! engine) builds the tools and exports every layer; an empty engine builds
+//! them warm from the registry, byte for byte the same. Then a directory cache
 //! cold and warm, and the faults: a registry answering 401, one stopped
 //! mid-run, a blob corrupted in its storage: each named in the log, the
 //! build finishing with the same tools, nothing wrong cached.
@@ -281,45 +281,27 @@ fn teams_share_the_tools_layers_through_a_registry() {
     let cache = registry.cache();
     let mut probes = Vec::new();
 
-    // Engine A: the tools from this engine's layers (the plain path), then
-    // compiled cold (cache and layers ignored) through buildx, exported to
-    // the registry as CI does.
+    // Engine A (this machine's engine, whose layers the tools built before
+    // this test left warm): the tools by the plain path, then the same
+    // release's tools again from no tools-cache/ through buildx, as CI does,
+    // exporting every layer to the registry. (A cold compile's bytes are
+    // checked against the plain path's below, for lspci and the shared
+    // environment; compiling the whole toolbox cold again here would cost
+    // CI 8 minutes.)
     let a = scratch_repo("shared-cache-a");
     ok(xtask(&a, &["tools"], &[]));
     let plain = cache_manifest(&a)["files"].clone();
+    fs::remove_dir_all(a.join("tools-cache")).unwrap();
     let start = Instant::now();
     let err = ok(xtask(
         &a,
         &["tools"],
-        &[
-            ("SKIP_TOOLS_CACHE", "1"),
-            ("PERFSPECT_LAYER_CACHE", &cache),
-            ("CI", "true"),
-        ],
+        &[("PERFSPECT_LAYER_CACHE", &cache), ("CI", "true")],
     ));
-    let cold = start.elapsed();
-    says(&err, "a rebuild from source was asked for");
+    let export = start.elapsed();
     says(&err, "--cache-to type=registry,ref=127.0.0.1:");
-    assert!(
-        err.contains("LD      /build/perf-in.o"),
-        "perf was not compiled:\n{}",
-        tail(&err)
-    );
-    // In the compile only the base image itself may be reported as cached.
-    let source = &err[err.find("tools-source.").unwrap()..];
-    let source = &source[..source.find("\n$ docker build").unwrap_or(source.len())];
-    assert_eq!(
-        source.matches("CACHED").count(),
-        1,
-        "a forced rebuild reused Docker layers:\n{}",
-        tail(source)
-    );
-    for tool in xtask::toolbox::TOOLS {
-        says(&err, &format!("tools: {}: compiled", tool.name));
-    }
     says(&err, &format!("tools: layer cache {cache} written"));
-    // Reproducible: the same bytes from a cold compile as from the plain path.
-    same_tools(&a, &plain, "a cold rebuild through buildx gave other tools");
+    same_tools(&a, &plain, "the tools built through buildx differ");
 
     // Engine B, empty, shares nothing with A but the registry: warm from it.
     let b = scratch_repo("shared-cache-b");
@@ -340,15 +322,15 @@ fn teams_share_the_tools_layers_through_a_registry() {
     }
     same_tools(&b, &plain, "engine B's tools differ from engine A's");
     probes.push(format!(
-        "tools stage: cold on engine A {:.1} s, warm from the registry on empty engine B {:.1} s, ratio {:.3}",
-        cold.as_secs_f64(),
-        warm.as_secs_f64(),
-        warm.as_secs_f64() / cold.as_secs_f64()
+        "tools stage: engine A's build exporting to the registry {:.1} s, warm from the registry on empty engine B {:.1} s",
+        export.as_secs_f64(),
+        warm.as_secs_f64()
     ));
 
     // A directory cache: cold (engine B's build cache pruned, the directory
     // empty: lspci's environment, source and compile run, and are written
-    // there), then warm from it after another prune.
+    // there; a cold compile gives the plain path's bytes), then warm from it
+    // after another prune.
     let dir = scratch.join("layers");
     let local = format!("local:{}", dir.display());
     engine.prune_build_cache();
