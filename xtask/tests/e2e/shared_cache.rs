@@ -2,7 +2,7 @@
 //! docker-registry) and engines that share nothing but it (second dockerd
 //! daemons with their own data, sockets and bridge). Engine A (the machine's
 //! engine) builds the tools and exports every layer; an empty engine builds
-//! them warm from the registry, byte for byte the same. Then a directory cache
+//! them warm from the registry, byte for byte the same, and the same release. Then a directory cache
 //! cold and warm, and the faults: a registry answering 401, one stopped
 //! mid-run, a blob corrupted in its storage: each named in the log, the
 //! build finishing with the same tools, nothing wrong cached.
@@ -288,7 +288,7 @@ fn teams_share_the_tools_layers_through_a_registry() {
     // checked against the plain path's below, for lspci and the shared
     // environment; compiling the whole toolbox cold again here would cost
     // CI 8 minutes.)
-    let a = scratch_repo("shared-cache-a");
+    let a = warm_repo("shared-cache-a");
     ok(xtask(&a, &["tools"], &[]));
     let plain = cache_manifest(&a)["files"].clone();
     fs::remove_dir_all(a.join("tools-cache")).unwrap();
@@ -302,9 +302,10 @@ fn teams_share_the_tools_layers_through_a_registry() {
     says(&err, "--cache-to type=registry,ref=127.0.0.1:");
     says(&err, &format!("tools: layer cache {cache} written"));
     same_tools(&a, &plain, "the tools built through buildx differ");
+    ok(xtask(&a, &["dist"], &[]));
 
     // Engine B, empty, shares nothing with A but the registry: warm from it.
-    let b = scratch_repo("shared-cache-b");
+    let b = warm_repo("shared-cache-b");
     let engine = Engine::start("e2eb", 1);
     let (err, warm) = tools_on(&engine, &b, &[("PERFSPECT_LAYER_CACHE", &cache)]);
     assert!(
@@ -321,6 +322,17 @@ fn teams_share_the_tools_layers_through_a_registry() {
         );
     }
     same_tools(&b, &plain, "engine B's tools differ from engine A's");
+    // B's release, its builder image and build container on engine B too:
+    // the same bytes as A's.
+    let host = engine.host();
+    let err = ok(xtask(
+        &b,
+        &["dist"],
+        &[("DOCKER_HOST", &host), ("PERFSPECT_LAYER_CACHE", &cache)],
+    ));
+    says(&err, "==> tools: done in");
+    says(&err, "(cache hit");
+    same_release(&a.join("dist"), &b.join("dist"), "on engine B");
     probes.push(format!(
         "tools stage: engine A's build exporting to the registry {:.1} s, warm from the registry on empty engine B {:.1} s",
         export.as_secs_f64(),
