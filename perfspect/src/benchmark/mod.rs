@@ -12,6 +12,9 @@ mod stats;
 pub(crate) mod storage;
 mod topology;
 
+/// The rule a latency step is put down to a cache by (its tests use it too).
+pub use memory::explains as latency_step_explained_by;
+
 use crate::util::{self, usage_bail};
 use anyhow::Result;
 use serde::Serialize;

@@ -7,7 +7,7 @@ mod latency;
 mod region;
 
 pub use bandwidth::Kind;
-pub use latency::Step;
+pub use latency::{Step, explains};
 
 use super::stats::{Spread, round_sig};
 use super::topology::{self, Cache};
