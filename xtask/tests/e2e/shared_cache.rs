@@ -8,10 +8,9 @@
 //! build finishing with the same tools, nothing wrong cached.
 
 use std::fs;
-use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use crate::support::*;
@@ -401,28 +400,19 @@ fn teams_share_the_tools_layers_through_a_registry() {
     copy_dir(&b.join("tools-cache"), &c.join("tools-cache"));
     spoil_lspci(&c);
     let host = engine.host();
-    let mut child = xtask_command(&c, &["tools"])
-        .env("DOCKER_HOST", &host)
-        .env("PERFSPECT_LAYER_CACHE", &cache)
-        .env("CI", "true")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = String::new();
-    let mut stopped = false;
-    for line in BufReader::new(child.stderr.take().unwrap())
-        .lines()
-        .map_while(Result::ok)
-    {
-        if !stopped && line.contains("importing cache manifest from") {
-            registry.stop();
-            stopped = true;
-        }
-        err += &line;
-        err.push('\n');
-    }
-    assert!(child.wait().unwrap().success(), "{}", tail(&err));
+    let (err, success, stopped) = run_and_act_at_with(
+        &c,
+        &["tools"],
+        &[
+            ("DOCKER_HOST", &host),
+            ("PERFSPECT_LAYER_CACHE", &cache),
+            ("CI", "true"),
+        ],
+        "importing cache manifest from",
+        Duration::ZERO,
+        |_| registry.stop(),
+    );
+    assert!(success, "{}", tail(&err));
     assert!(stopped, "the run never read the registry:\n{}", tail(&err));
     assert!(
         err.lines()

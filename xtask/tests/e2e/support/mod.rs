@@ -842,11 +842,27 @@ pub fn run_and_act_at(
     after: std::time::Duration,
     action: impl FnOnce(i32),
 ) -> (String, bool, bool) {
+    run_and_act_at_with(root, args, &[], trigger, after, action)
+}
+
+/// `run_and_act_at` with extra environment for the run.
+pub fn run_and_act_at_with(
+    root: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    trigger: &str,
+    after: std::time::Duration,
+    action: impl FnOnce(i32),
+) -> (String, bool, bool) {
     use std::io::{BufRead, BufReader};
     use std::os::unix::process::CommandExt;
     // Its own process group, so the action can signal the run and every
     // process it started, as Ctrl-C in a terminal does.
-    let mut child = xtask_command(root, args)
+    let mut command = xtask_command(root, args);
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let mut child = command
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .process_group(0)
