@@ -472,14 +472,19 @@ pub fn copy_from_image(
     dest: &Path,
 ) -> Result<()> {
     let label = format!("{OWNER_LABEL}={owner}");
-    cmd!(
+    let out = cmd!(
         sh,
         "docker create --name {name} --label {label} {image} /none"
     )
     .quiet()
-    .ignore_stdout()
-    .run()
-    .with_context(|| format!("creating a container from {image} to copy its files failed"))?;
+    .ignore_status()
+    .output()
+    .context("running docker create failed")?;
+    if !out.status.success() {
+        engine_still_there(sh, "the tools were copied out of their image")?;
+        let why = reason(&out.stderr, "docker create failed");
+        bail!("creating a container from {image} to copy its files failed: {why}");
+    }
     let mut first = true;
     let copied = paths.iter().try_for_each(|path| -> Result<()> {
         let target = dest.join(path.trim_start_matches('/'));
